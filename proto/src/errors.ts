@@ -1,0 +1,29 @@
+/**
+ * Error registry of the wire contract. Callers branch on `code`, never on the message text.
+ * Codes are stable: add new ones, never rename.
+ */
+export const PROTO_ERROR_CODES = {
+  PROTO_ERR_TOO_LARGE: 'payload exceeds the maximum envelope size',
+  PROTO_ERR_MALFORMED: 'payload is not a valid protobuf Envelope',
+  PROTO_ERR_EMPTY_BODY: 'envelope carries no body or a body this version does not know',
+  PROTO_ERR_WRONG_BODY: 'envelope body does not belong on this topic',
+  PROTO_ERR_DEVICE_MISMATCH: 'envelope deviceId does not match the topic',
+  PROTO_ERR_BAD_TOPIC: 'topic is not a fedfleet v1 device topic',
+  PROTO_ERR_BAD_TENSOR: 'tensor data does not match its shape or encoding',
+  PROTO_ERR_NON_FINITE: 'tensor contains NaN or infinite values',
+} as const;
+
+export type ProtoErrorCode = keyof typeof PROTO_ERROR_CODES;
+
+export class ProtoError extends Error {
+  readonly code: ProtoErrorCode;
+  constructor(code: ProtoErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${PROTO_ERROR_CODES[code]}: ${detail}` : PROTO_ERROR_CODES[code], options);
+    this.name = 'ProtoError';
+    this.code = code;
+  }
+}
+
+export function isProtoError(error: unknown): error is ProtoError {
+  return error instanceof ProtoError;
+}

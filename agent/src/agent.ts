@@ -1,0 +1,312 @@
+import { EventEmitter } from 'node:events';
+import {
+  ResultCode, type CommandKind, type CommandProps, type CommandResultProps, type HardwareProfileProps,
+  type StatusProps, type TelemetryProps,
+} from '@fedfleet/proto';
+import { ArtifactFetcher } from './artifact-fetcher.js';
+import { MemoryArtifactCache, type ArtifactCache } from './artifact-cache.js';
+import type { BackoffOptions } from './backoff.js';
+import type { CommandContext, CommandTable } from './commands/command-handler.js';
+import { configHandler } from './commands/config.js';
+import type { CredentialStore, DeviceCredentials } from './credentials.js';
+import { enroll } from './enroll.js';
+import { AgentError, errorCodeOf } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
+import { DeviceSession } from './session.js';
+import type { TelemetrySource } from './telemetry.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface AgentOptions {
+  credentials: CredentialStore;
+  /** Used only when the store holds no credentials yet. */
+  enrollment?: { hubUrl: string; token: string; name: string; labels?: Record<string, string> };
+  profile: HardwareProfileProps;
+  telemetry: TelemetrySource;
+  /** Heartbeat period in seconds; default: what the hub said at enrollment, else 10. */
+  heartbeatSec?: number;
+  keepaliveSec?: number;
+  backoff?: BackoffOptions;
+  artifactCache?: ArtifactCache;
+  /** Extra or replacement command handlers (training and evaluation are added by the ML layer). */
+  commands?: CommandTable;
+  agentVersion?: string;
+  logger?: Logger;
+  /** Fetch used for enrollment (tests). */
+  fetch?: typeof fetch;
+  /** Chunk download tuning. */
+  fetchChunkSize?: number;
+  fetchChunkTimeoutMs?: number;
+}
+
+export interface AgentEvents {
+  enrolled: [DeviceCredentials];
+  online: [];
+  offline: [{ reason: string }];
+  reconnecting: [{ attempt: number; delayMs: number }];
+  telemetry: [TelemetryProps];
+  command: [{ commandId: string; kind: CommandKind | 'unknown' }];
+  result: [CommandResultProps];
+  fatal: [AgentError];
+}
+
+/** Commands remembered for idempotence: a QoS 1 redelivery of one of these is answered, not re-run. */
+const REMEMBERED_COMMANDS = 256;
+
+/**
+ * The on-device agent: enrolls once, keeps an MQTT session with a last will, publishes status and telemetry every
+ * heartbeat, and runs the commands the hub sends through a table of handlers (one per command kind).
+ */
+export class Agent extends EventEmitter<AgentEvents> {
+  private session: DeviceSession | undefined;
+  private creds: DeviceCredentials | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatSec: number;
+  private readonly log: Logger;
+  private readonly commands: CommandTable;
+  private readonly fetcher: ArtifactFetcher;
+  private readonly running = new Map<string, AbortController>();
+  private readonly results = new Map<string, CommandResultProps | undefined>();
+  private busyWith: string | undefined;
+  private activeModel: { modelId: string; versionId: string } = { modelId: '', versionId: '' };
+  private readonly bootAtMs = Date.now();
+
+  constructor(private readonly options: AgentOptions) {
+    super();
+    this.log = options.logger ?? silentLogger;
+    this.heartbeatSec = options.heartbeatSec ?? 0;
+    this.commands = {
+      config: configHandler((config) => {
+        if (config.heartbeatSec) this.setHeartbeat(config.heartbeatSec);
+      }),
+      ...options.commands,
+    };
+    this.fetcher = new ArtifactFetcher({
+      request: (req) => this.requireSession().publish('fetch', { chunkRequest: req }),
+      cache: options.artifactCache ?? new MemoryArtifactCache(),
+      ...(options.fetchChunkSize ? { chunkSize: options.fetchChunkSize } : {}),
+      ...(options.fetchChunkTimeoutMs ? { chunkTimeoutMs: options.fetchChunkTimeoutMs } : {}),
+    });
+  }
+
+  get deviceId(): string | undefined {
+    return this.creds?.deviceId;
+  }
+
+  get credentials(): DeviceCredentials | undefined {
+    return this.creds;
+  }
+
+  get online(): boolean {
+    return this.session?.connected ?? false;
+  }
+
+  get busy(): boolean {
+    return this.busyWith !== undefined;
+  }
+
+  /** Bytes of artifacts received over MQTT. */
+  get bytesFetched(): number {
+    return this.fetcher.bytesReceived;
+  }
+
+  /** Enrolls if needed, then connects. Resolves once the session is started (not necessarily connected). */
+  async start(): Promise<void> {
+    this.creds = await this.options.credentials.load();
+    if (!this.creds) {
+      const enrollment = this.options.enrollment;
+      if (!enrollment) throw new AgentError('AGENT_ERR_NOT_ENROLLED');
+      this.creds = await enroll({ ...enrollment, profile: this.options.profile, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
+      await this.options.credentials.save(this.creds);
+      this.log.info({ deviceId: this.creds.deviceId, mqttUrl: this.creds.mqttUrl }, 'enrolled');
+      this.emit('enrolled', this.creds);
+    }
+    if (!this.heartbeatSec) this.heartbeatSec = this.creds.heartbeatSec || 10;
+    const session = new DeviceSession({
+      credentials: this.creds,
+      status: () => this.status(),
+      ...(this.options.keepaliveSec ? { keepaliveSec: this.options.keepaliveSec } : {}),
+      ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+      logger: this.log,
+    });
+    this.session = session;
+    session.on('connected', () => {
+      this.log.info({ deviceId: this.creds?.deviceId }, 'online');
+      this.emit('online');
+      this.startHeartbeat();
+    });
+    session.on('disconnected', ({ reason }) => {
+      this.stopHeartbeat();
+      this.emit('offline', { reason });
+    });
+    session.on('reconnecting', (info) => this.emit('reconnecting', info));
+    session.on('fatal', (error) => {
+      this.stopHeartbeat();
+      this.emit('fatal', error);
+    });
+    session.on('message', ({ kind, envelope }) => {
+      if (kind === 'cmd' && envelope.command) void this.onCommand(envelope.command);
+      else if (kind === 'chunk' && envelope.chunk) this.fetcher.onChunk(envelope.chunk);
+    });
+    session.start();
+  }
+
+  /** Graceful stop: cancels running work, publishes OFFLINE, disconnects. */
+  async stop(reason = 'shutdown'): Promise<void> {
+    this.stopHeartbeat();
+    for (const controller of this.running.values()) controller.abort(new AgentError('AGENT_ERR_CANCELLED', reason));
+    this.fetcher.close();
+    await this.session?.stop(reason);
+  }
+
+  /** Fault injection: drop the connection without DISCONNECT so the broker publishes the last will. */
+  crash(): void {
+    this.session?.crash();
+  }
+
+  /** Records the model the device now serves; the next status carries it. */
+  setActiveModel(modelId: string, versionId: string): void {
+    this.activeModel = { modelId, versionId };
+    void this.session?.publishStatus();
+  }
+
+  setHeartbeat(heartbeatSec: number): void {
+    this.heartbeatSec = heartbeatSec;
+    if (this.heartbeatTimer) this.startHeartbeat();
+    void this.session?.publishStatus();
+  }
+
+  private status(): StatusProps {
+    return {
+      agentVersion: this.options.agentVersion ?? AGENT_VERSION,
+      activeModelId: this.activeModel.modelId,
+      activeVersionId: this.activeModel.versionId,
+      profile: this.options.profile,
+      busy: this.busy,
+      heartbeatSec: this.heartbeatSec,
+      bootAtMs: this.bootAtMs,
+    };
+  }
+
+  private requireSession(): DeviceSession {
+    if (!this.session) throw new AgentError('AGENT_ERR_HUB_UNREACHABLE', 'agent not started');
+    return this.session;
+  }
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    void this.sendTelemetry();
+    this.heartbeatTimer = setInterval(() => void this.sendTelemetry(), this.heartbeatSec * 1000);
+    this.heartbeatTimer.unref?.();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private async sendTelemetry(): Promise<void> {
+    const session = this.session;
+    if (!session?.connected) return;
+    try {
+      const telemetry: TelemetryProps = {
+        ...(await this.options.telemetry.sample()),
+        heartbeatSec: this.heartbeatSec,
+        activeVersionId: this.activeModel.versionId,
+      };
+      await session.publish('telemetry', { telemetry }, { qos: 0 });
+      this.emit('telemetry', telemetry);
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'telemetry not sent');
+    }
+  }
+
+  private async onCommand(command: CommandProps): Promise<void> {
+    const commandId = command.commandId ?? '';
+    const kind = (command as { kind?: CommandKind }).kind;
+    this.emit('command', { commandId, kind: kind ?? 'unknown' });
+    if (this.results.has(commandId)) {
+      // [MQTT-4.3.2] QoS 1 may redeliver: answer again with the result we have, never run twice.
+      const previous = this.results.get(commandId);
+      if (previous) await this.sendResult(previous).catch(() => {});
+      return;
+    }
+    this.remember(commandId, undefined);
+    if (kind === 'cancel') {
+      this.cancel(command.cancel?.targetCommandId ?? '', command.cancel?.reason ?? 'cancelled by hub');
+      await this.sendResult({ commandId, code: ResultCode.RESULT_CODE_DONE });
+      return;
+    }
+    const handler = kind ? this.commands[kind] : undefined;
+    if (!handler) {
+      await this.sendResult({ commandId, code: ResultCode.RESULT_CODE_REFUSED, errorCode: 'AGENT_ERR_BAD_COMMAND', reason: `no handler for ${kind ?? 'an empty command'}` });
+      return;
+    }
+    if (handler.exclusive && this.busyWith) {
+      await this.sendResult({ commandId, code: ResultCode.RESULT_CODE_REFUSED, errorCode: 'AGENT_ERR_BUSY', reason: `busy with ${this.busyWith}` });
+      return;
+    }
+    const controller = new AbortController();
+    this.running.set(commandId, controller);
+    if (handler.exclusive) {
+      this.busyWith = commandId;
+      void this.session?.publishStatus();
+    }
+    const ctx = this.context(commandId, controller.signal);
+    try {
+      await handler.run(ctx, command);
+    } catch (error) {
+      const cancelled = controller.signal.aborted || errorCodeOf(error) === 'AGENT_ERR_CANCELLED';
+      this.log.warn({ commandId, code: errorCodeOf(error), err: (error as Error).message }, 'command failed');
+      await ctx
+        .reply({
+          code: cancelled ? ResultCode.RESULT_CODE_CANCELLED : ResultCode.RESULT_CODE_FAILED,
+          errorCode: cancelled ? 'AGENT_ERR_CANCELLED' : errorCodeOf(error),
+          reason: (error as Error).message,
+        })
+        .catch(() => {});
+    } finally {
+      this.running.delete(commandId);
+      if (this.busyWith === commandId) {
+        this.busyWith = undefined;
+        void this.session?.publishStatus();
+      }
+    }
+  }
+
+  private cancel(targetCommandId: string, reason: string): void {
+    for (const [commandId, controller] of this.running) {
+      if (!targetCommandId || commandId === targetCommandId) controller.abort(new AgentError('AGENT_ERR_CANCELLED', reason));
+    }
+  }
+
+  private context(commandId: string, signal: AbortSignal): CommandContext {
+    const session = this.requireSession();
+    return {
+      deviceId: session.deviceId,
+      commandId,
+      log: this.log,
+      signal,
+      reply: (result) => this.sendResult({ ...result, commandId }),
+      progress: (progress) => {
+        void session.publish('reply', { progress: { ...progress, commandId } }, { qos: 0 }).catch(() => {});
+      },
+      publish: (kind, body) => session.publish(kind, body),
+      fetchArtifact: (ref) => this.fetcher.fetch(ref, signal),
+    };
+  }
+
+  private async sendResult(result: CommandResultProps): Promise<void> {
+    const commandId = result.commandId ?? '';
+    const code = result.code ?? ResultCode.RESULT_CODE_UNSPECIFIED;
+    // Only final outcomes are replayed on redelivery; ACCEPTED is a waypoint.
+    if (code !== ResultCode.RESULT_CODE_ACCEPTED) this.remember(commandId, result);
+    this.emit('result', result);
+    await this.requireSession().publish('reply', { commandResult: result });
+  }
+
+  private remember(commandId: string, result: CommandResultProps | undefined): void {
+    this.results.delete(commandId);
+    this.results.set(commandId, result);
+    while (this.results.size > REMEMBERED_COMMANDS) this.results.delete(this.results.keys().next().value!);
+  }
+}

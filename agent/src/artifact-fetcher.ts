@@ -1,0 +1,169 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { ChunkProps } from '@fedfleet/proto';
+import type { ArtifactCache } from './artifact-cache.js';
+import { AgentError } from './errors.js';
+
+export interface ArtifactRef {
+  sha256: string;
+  sizeBytes: number;
+}
+
+export interface FetcherOptions {
+  /** Sends one ChunkRequest on the device's `fetch` topic. */
+  request: (req: { sha256: string; index: number; chunkSize: number; requestId: string }) => Promise<void>;
+  cache?: ArtifactCache;
+  /** Bytes per chunk asked for; the hub clamps it. Default 64 KiB (fits small-buffer devices). */
+  chunkSize?: number;
+  /** Chunks in flight at once. Default 4. */
+  window?: number;
+  /** A chunk not answered within this is asked for again. Default 5,000 ms. */
+  chunkTimeoutMs?: number;
+  /** Attempts per chunk before the download fails. Default 6. */
+  maxAttempts?: number;
+}
+
+interface Download {
+  ref: ArtifactRef;
+  chunkSize: number;
+  totalChunks: number;
+  parts: (Uint8Array | undefined)[];
+  inFlight: Map<number, { requestId: string; timer: NodeJS.Timeout; attempts: number }>;
+  attempts: Map<number, number>;
+  next: number;
+  received: number;
+  resolve: (bytes: Uint8Array) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Chunked, resumable artifact download over MQTT (DESIGN §2 fetch/chunk): a bounded window of requests, each
+ * chunk retried on timeout, received chunks kept across reconnects, the whole verified against its sha256.
+ */
+export class ArtifactFetcher {
+  private readonly downloads = new Map<string, Download>();
+  private readonly chunkSize: number;
+  private readonly window: number;
+  private readonly chunkTimeoutMs: number;
+  private readonly maxAttempts: number;
+  /** Bytes received over the wire (not from the cache). */
+  bytesReceived = 0;
+
+  constructor(private readonly options: FetcherOptions) {
+    this.chunkSize = options.chunkSize ?? 64 * 1024;
+    this.window = options.window ?? 4;
+    this.chunkTimeoutMs = options.chunkTimeoutMs ?? 5_000;
+    this.maxAttempts = options.maxAttempts ?? 6;
+  }
+
+  async fetch(ref: ArtifactRef, signal?: AbortSignal): Promise<Uint8Array> {
+    const cached = await this.options.cache?.get(ref.sha256);
+    if (cached && sha256Hex(cached) === ref.sha256) return cached;
+    const existing = this.downloads.get(ref.sha256);
+    if (existing) return new Promise((resolve, reject) => chain(existing, resolve, reject));
+    const bytes = await new Promise<Uint8Array>((resolve, reject) => {
+      const totalChunks = Math.max(1, Math.ceil(ref.sizeBytes / this.chunkSize));
+      const download: Download = {
+        ref, chunkSize: this.chunkSize, totalChunks, parts: new Array(totalChunks), inFlight: new Map(),
+        attempts: new Map(), next: 0, received: 0, resolve, reject,
+      };
+      this.downloads.set(ref.sha256, download);
+      signal?.addEventListener('abort', () => this.fail(download, new AgentError('AGENT_ERR_CANCELLED', 'download aborted')), { once: true });
+      this.pump(download);
+    });
+    await this.options.cache?.put(ref.sha256, bytes);
+    return bytes;
+  }
+
+  /** Feed every Chunk that arrives on the device's `chunk` topic. */
+  onChunk(chunk: ChunkProps): void {
+    const download = this.downloads.get(chunk.sha256 ?? '');
+    if (!download) return;
+    const index = chunk.index ?? 0;
+    const pending = download.inFlight.get(index);
+    // A late answer to an earlier attempt carries the same bytes: accept it whatever its requestId.
+    if (!pending) return;
+    if (chunk.errorCode) {
+      this.fail(download, new AgentError('AGENT_ERR_FETCH_FAILED', `hub answered ${chunk.errorCode} for chunk ${index}`));
+      return;
+    }
+    const data = chunk.data ?? new Uint8Array(0);
+    const expected = Math.min(download.chunkSize, download.ref.sizeBytes - index * download.chunkSize);
+    if (data.byteLength !== expected || (chunk.totalBytes ?? download.ref.sizeBytes) !== download.ref.sizeBytes) {
+      this.fail(download, new AgentError('AGENT_ERR_FETCH_FAILED', `chunk ${index} has ${data.byteLength} bytes, expected ${expected}`));
+      return;
+    }
+    clearTimeout(pending.timer);
+    download.inFlight.delete(index);
+    if (!download.parts[index]) {
+      download.parts[index] = data.slice();
+      download.received += 1;
+      this.bytesReceived += data.byteLength;
+    }
+    if (download.received === download.totalChunks) this.finish(download);
+    else this.pump(download);
+  }
+
+  private pump(download: Download): void {
+    while (download.inFlight.size < this.window && download.next < download.totalChunks) {
+      const index = download.next++;
+      if (!download.parts[index]) this.send(download, index);
+    }
+  }
+
+  private send(download: Download, index: number): void {
+    const attempts = (download.attempts.get(index) ?? 0) + 1;
+    download.attempts.set(index, attempts);
+    if (attempts > this.maxAttempts) {
+      this.fail(download, new AgentError('AGENT_ERR_FETCH_FAILED', `chunk ${index} unanswered after ${this.maxAttempts} attempts`));
+      return;
+    }
+    const requestId = randomUUID();
+    const timer = setTimeout(() => {
+      download.inFlight.delete(index);
+      this.send(download, index);
+    }, this.chunkTimeoutMs);
+    download.inFlight.set(index, { requestId, timer, attempts });
+    this.options
+      .request({ sha256: download.ref.sha256, index, chunkSize: download.chunkSize, requestId })
+      .catch(() => {
+        // offline: the timer asks again once the session is back
+      });
+  }
+
+  private finish(download: Download): void {
+    this.downloads.delete(download.ref.sha256);
+    const bytes = new Uint8Array(download.ref.sizeBytes);
+    let offset = 0;
+    for (const part of download.parts) {
+      bytes.set(part!, offset);
+      offset += part!.byteLength;
+    }
+    if (sha256Hex(bytes) !== download.ref.sha256) {
+      download.reject(new AgentError('AGENT_ERR_INTEGRITY', `artifact ${download.ref.sha256.slice(0, 12)} failed its sha256 check`));
+      return;
+    }
+    download.resolve(bytes);
+  }
+
+  private fail(download: Download, error: Error): void {
+    if (this.downloads.get(download.ref.sha256) !== download) return;
+    this.downloads.delete(download.ref.sha256);
+    for (const pending of download.inFlight.values()) clearTimeout(pending.timer);
+    download.reject(error);
+  }
+
+  /** Abandons every download (agent stopping). */
+  close(): void {
+    for (const download of [...this.downloads.values()]) this.fail(download, new AgentError('AGENT_ERR_CANCELLED', 'agent stopping'));
+  }
+}
+
+function chain(download: Download, resolve: (b: Uint8Array) => void, reject: (e: Error) => void): void {
+  const { resolve: r0, reject: j0 } = download;
+  download.resolve = (bytes) => { r0(bytes); resolve(bytes); };
+  download.reject = (error) => { j0(error); reject(error); };
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

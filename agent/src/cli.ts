@@ -1,0 +1,110 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Agent } from './agent.js';
+import { FileArtifactCache } from './artifact-cache.js';
+import { FileCredentialStore } from './credentials.js';
+import { parseLabels, validateAgentConfig, type AgentConfig } from './config.js';
+import { AgentError } from './errors.js';
+import { jsonLogger } from './logger.js';
+import { detectProfile } from './profile.js';
+import { SystemTelemetry } from './telemetry.js';
+import { join } from 'node:path';
+
+const USAGE = `usage: fedfleet agent --hub <url> --token <enrollment token> --data-dir <dir> [options]
+
+  --hub <url>            hub HTTP URL (env FEDFLEET_HUB); needed only to enroll
+  --token <token>        enrollment token (env FEDFLEET_ENROLL_TOKEN); needed only on the first start
+  --data-dir <dir>       credentials (mode 0600) and artifacts (env FEDFLEET_AGENT_DATA_DIR, default ./agent-data)
+  --name <name>          device name (default: host name)
+  --labels k=v,...       labels requested at enrollment (token labels win)
+  --heartbeat-sec <n>    telemetry period in seconds (default: the hub's, 10)
+  --keepalive-sec <n>    MQTT keepalive (default 15)
+  --data <spec>          local training data: a sample folder or mnist:<iid|shards|dirichlet:a>:<i>/<n>
+  --log-level <level>    debug | info | warn | error (default info)
+`;
+
+/** Reads flags and environment into a validated config. Exported for tests. */
+export function agentConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      hub: { type: 'string' },
+      token: { type: 'string' },
+      'data-dir': { type: 'string' },
+      name: { type: 'string' },
+      labels: { type: 'string' },
+      'heartbeat-sec': { type: 'string' },
+      'keepalive-sec': { type: 'string' },
+      data: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) throw new AgentError('AGENT_ERR_CONFIG', `\n${USAGE}`);
+  const int = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+  const raw: Record<string, unknown> = {
+    hubUrl: values.hub ?? env.FEDFLEET_HUB,
+    token: values.token ?? env.FEDFLEET_ENROLL_TOKEN,
+    dataDir: resolve(values['data-dir'] ?? env.FEDFLEET_AGENT_DATA_DIR ?? './agent-data'),
+    name: values.name ?? env.FEDFLEET_DEVICE_NAME ?? hostname(),
+    heartbeatSec: int(values['heartbeat-sec'] ?? env.FEDFLEET_HEARTBEAT_SEC),
+    keepaliveSec: int(values['keepalive-sec']) ?? 15,
+    labels: parseLabels(values.labels ?? env.FEDFLEET_LABELS),
+    data: values.data ?? env.FEDFLEET_AGENT_DATA,
+    logLevel: values['log-level'] ?? env.FEDFLEET_LOG_LEVEL ?? 'info',
+  };
+  for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
+  return validateAgentConfig(raw);
+}
+
+/** `fedfleet agent`: runs until SIGINT/SIGTERM; exit code 0 on a clean stop, 1 on a fatal error. */
+export async function runAgentCommand(argv: string[]): Promise<number> {
+  let config: AgentConfig;
+  try {
+    config = agentConfigFromArgs(argv);
+  } catch (error) {
+    process.stderr.write(`error ${(error as AgentError).code ?? 'AGENT_ERR_CONFIG'}: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const log = jsonLogger(config.logLevel, { component: 'agent' });
+  const store = new FileCredentialStore(config.dataDir);
+  const existing = await store.load().catch(() => undefined);
+  if (!existing && (!config.hubUrl || !config.token)) {
+    process.stderr.write(`error AGENT_ERR_NOT_ENROLLED: no credentials in ${config.dataDir}; pass --hub and --token to enroll\n`);
+    return 2;
+  }
+  const { createTrainingCommands } = await import('./training-commands.js');
+  const agent = new Agent({
+    credentials: store,
+    ...(config.hubUrl && config.token ? { enrollment: { hubUrl: config.hubUrl, token: config.token, name: config.name, labels: config.labels } } : {}),
+    profile: await detectProfile(config.dataDir),
+    telemetry: new SystemTelemetry({ diskPath: config.dataDir }),
+    ...(config.heartbeatSec ? { heartbeatSec: config.heartbeatSec } : {}),
+    keepaliveSec: config.keepaliveSec,
+    artifactCache: new FileArtifactCache(join(config.dataDir, 'artifacts')),
+    commands: await createTrainingCommands({ data: config.data, log }),
+    logger: log,
+  });
+  const done = new Promise<number>((resolveExit) => {
+    agent.on('fatal', (error) => {
+      process.stderr.write(`error ${error.code}: ${error.message}\n`);
+      resolveExit(1);
+    });
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      agent.stop(signal).then(() => resolveExit(0), () => resolveExit(1));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  try {
+    await agent.start();
+  } catch (error) {
+    process.stderr.write(`error ${(error as AgentError).code ?? 'AGENT_ERR_CONFIG'}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(`fedfleet agent ${agent.deviceId} (${config.name}) connecting to ${agent.credentials?.mqttUrl}\n`);
+  return done;
+}

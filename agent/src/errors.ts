@@ -1,0 +1,39 @@
+/**
+ * Error registry of the agent. Callers branch on `code`, never on message text; the codes also travel to the
+ * hub in `CommandResult.errorCode` when a device refuses or fails a command.
+ */
+export const AGENT_ERROR_CODES = {
+  AGENT_ERR_CONFIG: 'invalid agent configuration',
+  AGENT_ERR_NOT_ENROLLED: 'no saved credentials and no enrollment token given',
+  AGENT_ERR_ENROLL_FAILED: 'the hub refused the enrollment',
+  AGENT_ERR_HUB_UNREACHABLE: 'the hub could not be reached',
+  AGENT_ERR_CREDENTIALS_REJECTED: 'the broker rejected the device credentials (revoked?)',
+  AGENT_ERR_CREDENTIALS_FILE: 'the saved credentials file is unreadable or invalid',
+  AGENT_ERR_BUSY: 'the device is already running a task',
+  AGENT_ERR_MODEL_TOO_LARGE: 'the model does not fit this device profile',
+  AGENT_ERR_CANNOT_TRAIN: 'this device profile has no training runtime',
+  AGENT_ERR_NO_DATA: 'this device has no local data source',
+  AGENT_ERR_DEADLINE: 'the task deadline has passed',
+  AGENT_ERR_CANCELLED: 'the task was cancelled',
+  AGENT_ERR_FETCH_FAILED: 'downloading an artifact failed',
+  AGENT_ERR_INTEGRITY: 'a downloaded artifact does not match its sha256',
+  AGENT_ERR_BAD_COMMAND: 'the command is malformed or unknown',
+  AGENT_ERR_TRAIN_FAILED: 'local training failed',
+  AGENT_ERR_DATA_FORMAT: 'the local data set is malformed',
+} as const;
+
+export type AgentErrorCode = keyof typeof AGENT_ERROR_CODES;
+
+export class AgentError extends Error {
+  readonly code: AgentErrorCode;
+  constructor(code: AgentErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${AGENT_ERROR_CODES[code]}: ${detail}` : AGENT_ERROR_CODES[code], options);
+    this.name = 'AgentError';
+    this.code = code;
+  }
+}
+
+export function errorCodeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'AGENT_ERR_TRAIN_FAILED';
+}

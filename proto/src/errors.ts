@@ -11,6 +11,8 @@ export const PROTO_ERROR_CODES = {
   PROTO_ERR_BAD_TOPIC: 'topic is not a fedfleet v1 device topic',
   PROTO_ERR_BAD_TENSOR: 'tensor data does not match its shape or encoding',
   PROTO_ERR_NON_FINITE: 'tensor contains NaN or infinite values',
+  PROTO_ERR_OUT_OF_RANGE: 'value does not fit the target encoding',
+  PROTO_ERR_BAD_QUANT_PARAMS: 'quantization parameters are invalid',
 } as const;
 
 export type ProtoErrorCode = keyof typeof PROTO_ERROR_CODES;

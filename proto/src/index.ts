@@ -3,3 +3,7 @@ export * from './messages.js';
 export * from './topics.js';
 export * from './envelope.js';
 export * from './weights.js';
+export * from './fp16.js';
+export * from './quantize.js';
+export * from './tensor-codec.js';
+export * from './model-blob.js';

@@ -1,0 +1,222 @@
+// WeightTensor <-> protobuf Tensor in the three wire encodings of fleet.proto `TensorEncoding`:
+//   FP32  little-endian IEEE 754 binary32, 4 bytes/element
+//   FP16  little-endian IEEE 754 binary16, round to nearest even, 2 bytes/element
+//   INT8  real = scale × (q − zero_point), per tensor (TFLite int8 spec), 1 byte/element
+// Byte order is fixed little-endian whatever the host. Decoding never trusts the buffer's alignment: protobufjs
+// hands out `bytes` fields as views into the whole message buffer, at any byteOffset.
+import { ProtoError } from './errors.js';
+import { float32ToFloat16, float16ToFloat32, isFloat16NonFinite } from './fp16.js';
+import { TensorEncoding, type TensorProps, type fedfleet } from './messages.js';
+import { quantizeSymmetric } from './quantize.js';
+import type { ModelWeights, WeightTensor } from './weights.js';
+
+/** A wire encoding of tensor values (fleet.proto `TensorEncoding`). */
+export type TensorEncodingValue = fedfleet.v1.TensorEncoding;
+
+/**
+ * Default bound on the number of elements decoded from untrusted input: 2^24 (64 MiB as float32), well above
+ * the 1.66 M parameters of the FedAvg paper's CNN.
+ */
+export const DEFAULT_MAX_TENSOR_ELEMENTS = 1 << 24;
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export interface EncodeTensorOptions {
+  /** INT8 only: stochastic rounding (unbiased; for uplink updates). Default false (round to nearest). */
+  stochastic?: boolean;
+  /** INT8 only: uniform source in [0, 1) for stochastic rounding. Default `Math.random`. */
+  rng?: () => number;
+}
+
+export interface DecodeTensorOptions {
+  /**
+   * Maximum element count accepted (per tensor for {@link decodeTensor}, in total for {@link decodeWeights}).
+   * Default {@link DEFAULT_MAX_TENSOR_ELEMENTS}.
+   */
+  maxElements?: number;
+}
+
+/**
+ * Bytes per element of an encoding.
+ * @throws ProtoError PROTO_ERR_BAD_TENSOR for UNSPECIFIED or an encoding this version does not know.
+ */
+export function bytesPerElement(encoding: TensorEncodingValue): number {
+  switch (encoding) {
+    case TensorEncoding.TENSOR_ENCODING_FP32:
+      return 4;
+    case TensorEncoding.TENSOR_ENCODING_FP16:
+      return 2;
+    case TensorEncoding.TENSOR_ENCODING_INT8:
+      return 1;
+    default:
+      throw new ProtoError('PROTO_ERR_BAD_TENSOR', `unknown encoding ${String(encoding)}`);
+  }
+}
+
+/**
+ * Size in bytes of the tensor data (the `data` fields) of `weights` in `encoding`, excluding names, shapes,
+ * quantization parameters and protobuf framing. Use it to estimate wire size before encoding.
+ */
+export function encodedSize(weights: ModelWeights | WeightTensor, encoding: TensorEncodingValue): number {
+  const bytes = bytesPerElement(encoding);
+  if (!Array.isArray(weights)) return weights.data.length * bytes;
+  let total = 0;
+  for (const w of weights) total += w.data.length * bytes;
+  return total;
+}
+
+/** Validates a shape and returns its element count, stopping early once `maxElements` is exceeded. */
+function checkedSize(shape: readonly number[], maxElements: number, name: string): number {
+  let size = 1;
+  for (let d = 0; d < shape.length; d++) {
+    const dim = shape[d];
+    if (!Number.isInteger(dim) || dim < 0) throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: dimension ${d} is ${dim}`);
+    if (dim === 0) size = 0;
+  }
+  if (size === 0) return 0;
+  for (const dim of shape) {
+    size *= dim;
+    if (size > maxElements) throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: more than ${maxElements} elements`);
+  }
+  return size;
+}
+
+function checkFinite(data: Float32Array, name: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0) throw new ProtoError('PROTO_ERR_NON_FINITE', `${name}: element ${i}`);
+  }
+}
+
+function encodeFp32(src: Float32Array): Uint8Array {
+  const out = new Uint8Array(src.length * 4);
+  if (LITTLE_ENDIAN_HOST) {
+    out.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+  } else {
+    const view = new DataView(out.buffer);
+    for (let i = 0; i < src.length; i++) view.setFloat32(i * 4, src[i], true);
+  }
+  return out;
+}
+
+function decodeFp32(bytes: Uint8Array, out: Float32Array): void {
+  if (LITTLE_ENDIAN_HOST) {
+    // A byte copy into the (aligned) destination works for any source byteOffset.
+    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
+  } else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  }
+}
+
+function encodeFp16(src: Float32Array, name: string): Uint8Array {
+  const out = new Uint8Array(src.length * 2);
+  for (let i = 0; i < src.length; i++) {
+    const bits = float32ToFloat16(src[i]);
+    // Inputs are finite (checked); a non-finite result means the value overflowed binary16 (|x| ≥ 65520).
+    if (isFloat16NonFinite(bits)) {
+      throw new ProtoError('PROTO_ERR_OUT_OF_RANGE', `${name}: element ${i} = ${src[i]} overflows fp16`);
+    }
+    out[2 * i] = bits & 0xff;
+    out[2 * i + 1] = bits >>> 8;
+  }
+  return out;
+}
+
+function decodeFp16(bytes: Uint8Array, out: Float32Array, name: string): void {
+  for (let i = 0; i < out.length; i++) {
+    const bits = bytes[2 * i] | (bytes[2 * i + 1] << 8);
+    if (isFloat16NonFinite(bits)) throw new ProtoError('PROTO_ERR_NON_FINITE', `${name}: element ${i}`);
+    out[i] = float16ToFloat32(bits);
+  }
+}
+
+/**
+ * Encodes one weight tensor for the wire. INT8 is per-tensor symmetric (TFLite weights spec, zero_point 0,
+ * codes in [−127, 127]); the float32 scale goes in `scale`.
+ * @throws ProtoError PROTO_ERR_BAD_TENSOR when `data` does not match `shape` or the encoding is unknown,
+ * PROTO_ERR_NON_FINITE on NaN/±Infinity, PROTO_ERR_OUT_OF_RANGE when a value overflows fp16.
+ */
+export function encodeTensor(
+  w: WeightTensor,
+  encoding: TensorEncodingValue,
+  options: EncodeTensorOptions = {},
+): TensorProps {
+  bytesPerElement(encoding);
+  const size = checkedSize(w.shape, Number.MAX_SAFE_INTEGER, w.name);
+  if (w.data.length !== size) {
+    throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${w.name}: ${w.data.length} values for shape [${w.shape.join(',')}]`);
+  }
+  const base = { name: w.name, shape: [...w.shape], encoding };
+  if (encoding === TensorEncoding.TENSOR_ENCODING_INT8) {
+    const { q, scale, zeroPoint } = quantizeSymmetric(w.data, { stochastic: options.stochastic, rng: options.rng });
+    return { ...base, data: new Uint8Array(q.buffer, q.byteOffset, q.length), scale, zeroPoint };
+  }
+  checkFinite(w.data, w.name);
+  const data = encoding === TensorEncoding.TENSOR_ENCODING_FP32 ? encodeFp32(w.data) : encodeFp16(w.data, w.name);
+  return { ...base, data };
+}
+
+/**
+ * Decodes and validates one wire tensor into float32 values it owns (never a view of the message buffer):
+ * known encoding, non-negative integer dimensions, element count ≤ `maxElements`, data length = elements ×
+ * bytes per element, INT8 scale finite and ≥ 0 and zero point an integer in [−128, 127], every decoded value
+ * finite.
+ * @throws ProtoError PROTO_ERR_BAD_TENSOR for structural problems, PROTO_ERR_NON_FINITE for NaN/±Infinity values.
+ */
+export function decodeTensor(t: TensorProps, options: DecodeTensorOptions = {}): WeightTensor {
+  const name = t.name ?? '';
+  const encoding = t.encoding ?? TensorEncoding.TENSOR_ENCODING_UNSPECIFIED;
+  const bpe = bytesPerElement(encoding);
+  const shape = t.shape ?? [];
+  if (!Array.isArray(shape)) throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: shape is not an array`);
+  const size = checkedSize(shape, options.maxElements ?? DEFAULT_MAX_TENSOR_ELEMENTS, name);
+  const data = t.data ?? new Uint8Array(0);
+  if (!(data instanceof Uint8Array)) throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: data is not bytes`);
+  if (data.byteLength !== size * bpe) {
+    throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: ${data.byteLength} bytes, expected ${size} × ${bpe}`);
+  }
+  const out = new Float32Array(size);
+  if (encoding === TensorEncoding.TENSOR_ENCODING_FP32) {
+    decodeFp32(data, out);
+    checkFinite(out, name);
+  } else if (encoding === TensorEncoding.TENSOR_ENCODING_FP16) {
+    decodeFp16(data, out, name);
+  } else {
+    const scale = t.scale ?? 0;
+    const zeroPoint = t.zeroPoint ?? 0;
+    if (!Number.isFinite(scale) || scale < 0) throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: scale ${scale}`);
+    if (!Number.isInteger(zeroPoint) || zeroPoint < -128 || zeroPoint > 127) {
+      throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: zero point ${zeroPoint}`);
+    }
+    // Int8Array has no alignment requirement, so a view at any byteOffset is fine.
+    const q = new Int8Array(data.buffer, data.byteOffset, size);
+    for (let i = 0; i < size; i++) out[i] = scale * (q[i] - zeroPoint);
+    checkFinite(out, name); // a huge scale times 255 can overflow float32
+  }
+  return { name, shape: [...shape], data: out };
+}
+
+/** Encodes every tensor of `weights` (manifest order kept). See {@link encodeTensor}. */
+export function encodeWeights(
+  weights: ModelWeights,
+  encoding: TensorEncodingValue,
+  options: EncodeTensorOptions = {},
+): TensorProps[] {
+  return weights.map((w) => encodeTensor(w, encoding, options));
+}
+
+/**
+ * Decodes a list of wire tensors (order kept). `maxElements` bounds the total over all tensors.
+ * See {@link decodeTensor}.
+ */
+export function decodeWeights(tensors: readonly TensorProps[], options: DecodeTensorOptions = {}): ModelWeights {
+  let budget = options.maxElements ?? DEFAULT_MAX_TENSOR_ELEMENTS;
+  const weights: ModelWeights = [];
+  for (const t of tensors) {
+    const w = decodeTensor(t, { maxElements: budget });
+    budget -= w.data.length;
+    weights.push(w);
+  }
+  return weights;
+}

@@ -75,16 +75,24 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     process.stderr.write(`error AGENT_ERR_NOT_ENROLLED: no credentials in ${config.dataDir}; pass --hub and --token to enroll\n`);
     return 2;
   }
-  const { createTrainingCommands } = await import('./training-commands.js');
+  const { createTrainingCommands, dataSourceFromSpec } = await import('./training-commands.js');
+  let dataSource;
+  try {
+    dataSource = config.data ? await dataSourceFromSpec(config.data) : undefined;
+  } catch (error) {
+    process.stderr.write(`error ${(error as AgentError).code ?? 'AGENT_ERR_CONFIG'}: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const profile = await detectProfile(config.dataDir);
   const agent = new Agent({
     credentials: store,
     ...(config.hubUrl && config.token ? { enrollment: { hubUrl: config.hubUrl, token: config.token, name: config.name, labels: config.labels } } : {}),
-    profile: await detectProfile(config.dataDir),
+    profile,
     telemetry: new SystemTelemetry({ diskPath: config.dataDir }),
     ...(config.heartbeatSec ? { heartbeatSec: config.heartbeatSec } : {}),
     keepaliveSec: config.keepaliveSec,
     artifactCache: new FileArtifactCache(join(config.dataDir, 'artifacts')),
-    commands: await createTrainingCommands({ data: config.data, log }),
+    commands: createTrainingCommands({ dataSource, profile }),
     logger: log,
   });
   const done = new Promise<number>((resolveExit) => {

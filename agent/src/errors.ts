@@ -20,6 +20,10 @@ export const AGENT_ERROR_CODES = {
   AGENT_ERR_BAD_COMMAND: 'the command is malformed or unknown',
   AGENT_ERR_TRAIN_FAILED: 'local training failed',
   AGENT_ERR_DATA_FORMAT: 'the local data set is malformed',
+  AGENT_ERR_BACKEND: 'no TensorFlow.js backend could be initialised',
+  AGENT_ERR_BAD_MODEL: 'the model topology cannot be loaded',
+  AGENT_ERR_WEIGHTS_MISMATCH: 'weights do not match the model topology',
+  AGENT_ERR_BAD_OPTIONS: 'invalid training options',
 } as const;
 
 export type AgentErrorCode = keyof typeof AGENT_ERROR_CODES;

@@ -53,7 +53,7 @@ describe('ArtifactFetcher', () => {
     await expect(fetcher.fetch({ sha256: sha256Hex(bytes), sizeBytes: bytes.length })).rejects.toMatchObject({ code: 'AGENT_ERR_INTEGRITY' });
 
     const erring = new ArtifactFetcher({
-      request: async (req) => setImmediate(() => erring.onChunk({ sha256: req.sha256, index: req.index, errorCode: 'HUB_ERR_ARTIFACT_NOT_FOUND' })),
+      request: async (req) => void setImmediate(() => erring.onChunk({ sha256: req.sha256, index: req.index, errorCode: 'HUB_ERR_ARTIFACT_NOT_FOUND' })),
     });
     await expect(erring.fetch({ sha256: 'ab'.repeat(32), sizeBytes: 10 })).rejects.toMatchObject({ code: 'AGENT_ERR_FETCH_FAILED' });
   });

@@ -7,3 +7,4 @@ export * from './fp16.js';
 export * from './quantize.js';
 export * from './tensor-codec.js';
 export * from './model-blob.js';
+export * from './random.js';

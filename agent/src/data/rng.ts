@@ -3,26 +3,7 @@
  * split, partitions across devices, and the per-epoch shuffle of local training. Never `Math.random()`.
  */
 
-/** mulberry32: a small, fast 32-bit PRNG; returns uniform numbers in [0, 1). Same algorithm as the hub's. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Mixes a seed with a stream number (epoch, device index, class…) into an independent 32-bit seed. */
-export function mixSeed(seed: number, stream: number): number {
-  let h = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(stream >>> 0, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  return h >>> 0;
-}
+export { mixSeed, mulberry32 } from '@fedfleet/proto';
 
 /** Uniform integer in [0, n). */
 export function randomInt(random: () => number, n: number): number {

@@ -1,0 +1,95 @@
+import {
+  ResultCode, TensorEncoding, decodeModelBlob, encodeWeights, hashSeed, mulberry32, paramCount, type HardwareProfileProps, type ModelRefProps,
+} from '@fedfleet/proto';
+import type { DataSource } from '../data/index.js';
+import { AgentError } from '../errors.js';
+import { initBackend, trainLocal } from '../ml/index.js';
+import type { CommandContext, CommandHandler } from './command-handler.js';
+
+/** Bytes of RAM a training run needs per parameter: weights, gradients, the global copy for FedProx, activations. */
+export const TRAIN_BYTES_PER_PARAM = 32;
+
+export interface TrainHandlerOptions {
+  dataSource: DataSource | undefined;
+  profile: HardwareProfileProps;
+  /** Runs after the task is accepted, before training (firmware-sim injects faults here). */
+  beforeTrain?: (ctx: CommandContext) => Promise<void>;
+  /** Clock for deadline checks. */
+  now?: () => number;
+}
+
+/** Why this device cannot run a model of `params` parameters, or undefined when it can. */
+export function refusalFor(profile: HardwareProfileProps, dataSource: DataSource | undefined, params: number): AgentError | undefined {
+  if (!profile.canTrain) return new AgentError('AGENT_ERR_CANNOT_TRAIN', `profile ${profile.kind ?? '?'} has no training runtime`);
+  if (!dataSource) return new AgentError('AGENT_ERR_NO_DATA');
+  const needed = params * TRAIN_BYTES_PER_PARAM;
+  if (profile.ramBytes && needed > profile.ramBytes) {
+    return new AgentError('AGENT_ERR_MODEL_TOO_LARGE', `${params} parameters need ~${needed} bytes, the device has ${profile.ramBytes}`);
+  }
+  return undefined;
+}
+
+export async function loadModelArtifact(ctx: CommandContext, ref: ModelRefProps) {
+  const bytes = await ctx.fetchArtifact({ sha256: ref.sha256 ?? '', sizeBytes: ref.sizeBytes ?? 0 });
+  return decodeModelBlob(bytes);
+}
+
+/**
+ * One device's share of a federated round (DESIGN §4): accept or refuse, fetch the base model, train locally
+ * (FedProx when μ > 0), and upload the delta w_local − w_base in the requested encoding, int8 with stochastic
+ * rounding so the hub's average stays unbiased.
+ */
+export function trainHandler(options: TrainHandlerOptions): CommandHandler {
+  const now = options.now ?? Date.now;
+  return {
+    exclusive: true,
+    async run(ctx, command) {
+      const task = command.train;
+      if (!task?.baseModel?.sha256 || !task.roundId) throw new AgentError('AGENT_ERR_BAD_COMMAND', 'train task without round or base model');
+      const refusal = refusalFor(options.profile, options.dataSource, task.baseModel.paramCount ?? 0)
+        ?? (task.deadlineAtMs && now() > task.deadlineAtMs ? new AgentError('AGENT_ERR_DEADLINE') : undefined);
+      if (refusal) {
+        await ctx.reply({ code: ResultCode.RESULT_CODE_REFUSED, errorCode: refusal.code, reason: refusal.message, roundId: task.roundId });
+        return;
+      }
+      await ctx.reply({ code: ResultCode.RESULT_CODE_ACCEPTED, roundId: task.roundId });
+      await options.beforeTrain?.(ctx);
+      ctx.progress({ roundId: task.roundId, phase: 'fetch', fraction: 0 });
+      const base = await loadModelArtifact(ctx, task.baseModel);
+      await initBackend();
+      let lastReported = -1;
+      const result = await trainLocal({
+        topologyJson: base.topologyJson,
+        weights: base.weights,
+        data: options.dataSource!,
+        epochs: task.epochs || 1,
+        batchSize: task.batchSize || 10,
+        learningRate: task.learningRate || 0.01,
+        proximalMu: task.proximalMu ?? 0,
+        seed: Number(task.seed ?? 0) >>> 0,
+        ...(task.maxExamples ? { maxExamples: task.maxExamples } : {}),
+        signal: ctx.signal,
+        onProgress: (p) => {
+          if (p.epoch === lastReported) return;
+          lastReported = p.epoch;
+          ctx.progress({ roundId: task.roundId ?? '', phase: 'train', fraction: p.fraction, epoch: p.epoch, epochs: p.epochs, loss: p.loss });
+        },
+      });
+      const encoding = task.updateEncoding || TensorEncoding.TENSOR_ENCODING_FP32;
+      const rng = mulberry32(hashSeed(`${ctx.deviceId}/${task.roundId}`));
+      const tensors = encodeWeights(result.delta, encoding, { stochastic: true, rng });
+      await ctx.publish('update', {
+        weightUpdate: {
+          roundId: task.roundId,
+          commandId: ctx.commandId,
+          baseVersionId: task.baseModel.versionId ?? '',
+          exampleCount: result.exampleCount,
+          tensors,
+          metrics: result.metrics,
+        },
+      });
+      await ctx.reply({ code: ResultCode.RESULT_CODE_DONE, roundId: task.roundId });
+      ctx.log.info({ roundId: task.roundId, examples: result.exampleCount, params: paramCount(result.delta), accuracyAfter: result.metrics.accuracyAfter }, 'update sent');
+    },
+  };
+}

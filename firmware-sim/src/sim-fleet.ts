@@ -1,0 +1,178 @@
+import { EventEmitter } from 'node:events';
+import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import {
+  Agent, MemoryArtifactCache, MemoryCredentialStore, enroll, silentLogger,
+  type DeviceCredentials, type Logger,
+} from '@fedfleet/agent';
+import { createTrainingCommands, dataSourceFromSpec } from '@fedfleet/agent/training';
+import { mulberry32 } from '@fedfleet/proto';
+import { SimTelemetry } from './sim-telemetry.js';
+import { wireProfile, type SimProfile } from './profiles.js';
+
+/** Fault injection, per device and independent between devices (seeded). */
+export interface SimFaults {
+  /** Probability that a device drops its connection right after it accepts a training task. Default 0. */
+  dropoutRate?: number;
+  /** How long a dropped device stays away before it reconnects, ms. Default 5,000. */
+  rejoinAfterMs?: number;
+  /** Extra delay before every training task starts, ms (a slow link or a slow MCU). Default 0. */
+  slowLinkMs?: number;
+}
+
+export interface SimFleetOptions {
+  hubUrl: string;
+  /** Enrollment token with enough uses for every device not yet enrolled. */
+  enrollmentToken?: string;
+  /** Number of devices in this process. */
+  devices: number;
+  /** Index of the first device (several processes can share one fleet). Default 0. */
+  firstIndex?: number;
+  /** Devices in the whole fleet, for data partitioning. Default `firstIndex + devices`. */
+  fleetSize?: number;
+  /** Device names are `${namePrefix}-${index padded to 3}`. Default 'sim'. */
+  namePrefix?: string;
+  profile: SimProfile;
+  /** Training data spec, e.g. `mnist:iid`, `mnist:shards`, `mnist:dirichlet:0.5`; none = cannot train. */
+  data?: string;
+  /** Seed of data partitioning and fault injection. Default 1. */
+  seed?: number;
+  labels?: Record<string, string>;
+  heartbeatSec?: number;
+  faults?: SimFaults;
+  /** Persist credentials here (JSON) so a restarted sim reuses its devices. */
+  credentialsFile?: string;
+  /** Devices enrolled / connected at once. Default 8. */
+  concurrency?: number;
+  logger?: Logger;
+}
+
+export interface SimFleetEvents {
+  enrolled: [{ index: number; deviceId: string }];
+  online: [{ index: number; deviceId: string }];
+  offline: [{ index: number; deviceId: string; reason: string }];
+  dropout: [{ index: number; deviceId: string }];
+}
+
+export interface SimDevice {
+  index: number;
+  name: string;
+  agent: Agent;
+}
+
+/** Many simulated devices in one process, each with its own MQTT session, credentials and data partition. */
+export class SimFleet extends EventEmitter<SimFleetEvents> {
+  readonly devices: SimDevice[] = [];
+  private readonly log: Logger;
+  private readonly random: () => number;
+  private saved: Record<string, DeviceCredentials> = {};
+
+  constructor(private readonly options: SimFleetOptions) {
+    super();
+    this.log = options.logger ?? silentLogger;
+    this.random = mulberry32(options.seed ?? 1);
+  }
+
+  deviceName(index: number): string {
+    return `${this.options.namePrefix ?? 'sim'}-${String(index).padStart(3, '0')}`;
+  }
+
+  /** Enrolls (or reuses saved credentials for) every device and connects them; resolves when all are online. */
+  async start(): Promise<void> {
+    const { devices, firstIndex = 0 } = this.options;
+    if (this.options.credentialsFile) this.saved = await loadCredentials(this.options.credentialsFile);
+    const indices = Array.from({ length: devices }, (_, i) => firstIndex + i);
+    await forEachLimit(indices, this.options.concurrency ?? 8, async (index) => {
+      const device = await this.createDevice(index);
+      this.devices.push(device);
+    });
+    this.devices.sort((a, b) => a.index - b.index);
+    await this.persist();
+    await forEachLimit(this.devices, this.options.concurrency ?? 8, async (device) => {
+      const online = new Promise<void>((resolve) => device.agent.once('online', () => resolve()));
+      await device.agent.start();
+      await online;
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.devices.map((d) => d.agent.stop('sim stopped').catch(() => {})));
+  }
+
+  private async createDevice(index: number): Promise<SimDevice> {
+    const name = this.deviceName(index);
+    const { profile, faults = {} } = this.options;
+    let credentials = this.saved[name];
+    if (!credentials) {
+      if (!this.options.enrollmentToken) throw new Error(`no saved credentials for ${name} and no enrollment token`);
+      credentials = await enroll({
+        hubUrl: this.options.hubUrl, token: this.options.enrollmentToken, name, profile: wireProfile(profile),
+        labels: { sim: 'true', profile: profile.kind, ...this.options.labels },
+      });
+      this.saved[name] = credentials;
+      this.emit('enrolled', { index, deviceId: credentials.deviceId });
+    }
+    const store = new MemoryCredentialStore();
+    await store.save(credentials);
+    const fleetSize = this.options.fleetSize ?? (this.options.firstIndex ?? 0) + this.options.devices;
+    const dataSource = this.options.data && profile.canTrain
+      ? await dataSourceFromSpec(this.options.data, { index, devices: fleetSize, seed: this.options.seed ?? 1 })
+      : undefined;
+    const deviceRandom = mulberry32(Math.floor(this.random() * 2 ** 32));
+    let agent!: Agent;
+    const commands = createTrainingCommands({
+      dataSource,
+      profile: wireProfile(profile),
+      beforeTrain: async () => {
+        if (faults.slowLinkMs) await sleep(faults.slowLinkMs);
+        if (faults.dropoutRate && deviceRandom() < faults.dropoutRate) {
+          this.emit('dropout', { index, deviceId: credentials.deviceId });
+          agent.crash();
+          setTimeout(() => void agent.start().catch(() => {}), faults.rejoinAfterMs ?? 5_000).unref();
+          throw Object.assign(new Error('simulated drop-out'), { code: 'AGENT_ERR_CANCELLED' });
+        }
+      },
+    });
+    agent = new Agent({
+      credentials: store,
+      profile: wireProfile(profile),
+      telemetry: new SimTelemetry(profile, () => agent.busy, deviceRandom),
+      ...(this.options.heartbeatSec ? { heartbeatSec: this.options.heartbeatSec } : {}),
+      backoff: { initialMs: 200, maxMs: 5_000 },
+      artifactCache: new MemoryArtifactCache(1),
+      commands,
+      logger: this.log,
+    });
+    agent.on('online', () => this.emit('online', { index, deviceId: credentials.deviceId }));
+    agent.on('offline', ({ reason }) => this.emit('offline', { index, deviceId: credentials.deviceId, reason }));
+    return { index, name, agent };
+  }
+
+  private async persist(): Promise<void> {
+    const file = this.options.credentialsFile;
+    if (!file) return;
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(`${file}.tmp`, JSON.stringify(this.saved, null, 2), { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+  }
+}
+
+async function loadCredentials(file: string): Promise<Record<string, DeviceCredentials>> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Record<string, DeviceCredentials>;
+  } catch {
+    return {};
+  }
+}
+
+async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(workers);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

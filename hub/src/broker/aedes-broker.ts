@@ -1,0 +1,225 @@
+/**
+ * The embedded MQTT 3.1.1 broker: aedes on a plain TCP listener, with device authentication, the device ACL and
+ * the hub's message routing wired into aedes' hooks.
+ *
+ * - CONNECT: no anonymous clients (CONNACK 5), clientId must equal the username (CONNACK 2), the password must
+ *   match the device's scrypt hash (CONNACK 4), a last will may only target the device's own status topic
+ *   (CONNACK 5) [MQTT-3.1.2-24 ff., MQTT-3.2.2-5: the connection is closed after a non-zero CONNACK].
+ * - PUBLISH: a denied publish closes the connection — MQTT 3.1.1 has no negative PUBACK and leaves the choice
+ *   between acknowledging-and-dropping and disconnecting to the server [MQTT-3.3.5-2]; aedes disconnects. The
+ *   hub's routing runs inside authorizePublish, i.e. before the PUBACK [MQTT-4.3.2-4], so a handler that commits
+ *   state before returning gives the device commit-before-ack (DESIGN section 3).
+ * - SUBSCRIBE: a denied subscription gets return code 0x80 in the SUBACK [MQTT-3.9.3-2]; the connection stays.
+ * - Hub-internal traffic uses `aedes.publish` directly (no loopback client) and bypasses the ACL.
+ */
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { Aedes, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket } from 'aedes';
+import { deviceTopic, encodeEnvelope, isValidDeviceId } from '@fedfleet/proto';
+import type { HubLogger } from '../logger.js';
+import type { DeviceCredentials } from '../auth/device-credentials.js';
+import { HubError } from '../errors.js';
+import { TypedEmitter } from '../events/typed-emitter.js';
+import type { HubMetrics } from '../metrics/hub-metrics.js';
+import { connectableHost, formatHostForUrl } from '../net-address.js';
+import { checkDevicePublish, checkDeviceSubscribe } from './acl.js';
+import type { Broker, BrokerAddress, BrokerEventMap } from './broker.js';
+import type { Router } from './router.js';
+
+export interface AedesBrokerOptions {
+  router: Router;
+  credentials: Pick<DeviceCredentials, 'verify'>;
+  log: HubLogger;
+  metrics: HubMetrics;
+  /** Refuse a CONNECT whose keepalive exceeds this (seconds, 0 = no limit). Default 0. */
+  keepaliveLimitSec?: number;
+}
+
+/** CONNACK return codes of MQTT 3.1.1 (table 3.1). */
+const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+
+function authError(returnCode: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export async function createAedesBroker(options: AedesBrokerOptions): Promise<Broker> {
+  const { router, credentials, log, metrics } = options;
+  const events = new TypedEmitter<BrokerEventMap>((error, name) => log.error({ err: error, event: name }, 'broker event listener failed'));
+  const connectPackets = new WeakMap<Client, ConnectPacket>();
+  const sessionIds = new WeakMap<Client, number>();
+  const currentSessions = new Map<string, number>();
+  const keepaliveTimedOut = new WeakSet<Client>();
+  const takenOver = new WeakSet<Client>();
+  const revoked = new Set<string>();
+  let nextSessionId = 1;
+  let server: Server | undefined;
+  let boundAddress: BrokerAddress | undefined;
+  let closed = false;
+
+  function refuse(client: Client, reason: string, returnCode: number, done: (error: AuthenticateError | null, ok: boolean | null) => void): void {
+    metrics.authFailures.inc({ reason });
+    log.warn({ clientId: client.id, remoteAddress: (client.conn as { remoteAddress?: string }).remoteAddress, reason }, 'mqtt connection refused');
+    done(authError(returnCode, reason), false);
+  }
+
+  const aedes = await Aedes.createBroker({
+    id: 'fedfleet-hub',
+    // Device ids are up to 64 characters; the 23-character limit only ever applied to MQTT 3.1.
+    maxClientsIdLength: 64,
+    keepaliveLimit: options.keepaliveLimitSec ?? 0,
+    preConnect(client, packet, callback) {
+      connectPackets.set(client, packet);
+      callback(null, true);
+    },
+    authenticate(client, username, password, done) {
+      const packet = connectPackets.get(client);
+      connectPackets.delete(client);
+      if (!username || !password || password.length === 0) return refuse(client, 'anonymous', CONNACK.NOT_AUTHORIZED, done);
+      if (client.id !== username) return refuse(client, 'client id differs from username', CONNACK.IDENTIFIER_REJECTED, done);
+      if (!isValidDeviceId(username) || revoked.has(username)) {
+        return refuse(client, 'bad credentials', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
+      }
+      const will = packet?.will;
+      if (will && will.topic !== deviceTopic(username, 'status')) {
+        return refuse(client, 'last will outside the device status topic', CONNACK.NOT_AUTHORIZED, done);
+      }
+      credentials.verify(username, password.toString('utf8')).then(
+        (ok) => {
+          if (!ok) return refuse(client, 'bad credentials', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
+          const previous = liveClients[username];
+          if (previous) takenOver.add(previous); // [MQTT-3.1.4-2]: aedes closes the older session
+          done(null, true);
+        },
+        (error: unknown) => {
+          log.error({ err: error, clientId: username }, 'credential check failed');
+          refuse(client, 'credential check failed', CONNACK.NOT_AUTHORIZED, done);
+        },
+      );
+    },
+    authorizePublish(client, packet, callback) {
+      // A null client is aedes publishing a will left by a vanished session: broker-internal.
+      if (!client) return callback(null);
+      const deviceId = client.id;
+      const decision = revoked.has(deviceId) ? { allowed: false as const, reason: 'device revoked' } : checkDevicePublish(deviceId, packet.topic);
+      if (!decision.allowed) {
+        metrics.aclDenials.inc({ action: 'publish' });
+        log.warn({ deviceId, topic: packet.topic, reason: decision.reason }, 'mqtt publish denied');
+        return callback(new Error(`publish to ${packet.topic} denied: ${decision.reason}`));
+      }
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
+      void router
+        .dispatch({
+          topic: packet.topic,
+          payload,
+          sessionId: sessionIds.get(client) ?? 0,
+          retained: packet.retain,
+          viaWill: client.closed,
+        })
+        .then(
+          () => callback(null),
+          (error: unknown) => {
+            // The router contains handler failures; this is a bug in the router itself. Keep the session going.
+            log.error({ err: error, deviceId, topic: packet.topic }, 'device message dispatch failed');
+            callback(null);
+          },
+        );
+    },
+    authorizeSubscribe(client, subscription, callback) {
+      const decision = checkDeviceSubscribe(client.id, subscription.topic);
+      if (decision.allowed) return callback(null, subscription);
+      metrics.aclDenials.inc({ action: 'subscribe' });
+      log.warn({ deviceId: client.id, topic: subscription.topic, reason: decision.reason }, 'mqtt subscribe denied');
+      callback(null, null); // SUBACK 0x80 for this filter
+    },
+  });
+
+  // aedes keeps its live clients by id but does not declare the map in its types.
+  const liveClients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
+
+  aedes.on('client', (client) => {
+    const sessionId = nextSessionId++;
+    sessionIds.set(client, sessionId);
+    currentSessions.set(client.id, sessionId);
+    log.debug({ deviceId: client.id, sessionId }, 'mqtt session opened');
+    events.emit('session.open', { deviceId: client.id, sessionId });
+  });
+  aedes.on('clientDisconnect', (client) => {
+    const sessionId = sessionIds.get(client);
+    if (sessionId === undefined) return;
+    if (currentSessions.get(client.id) === sessionId) currentSessions.delete(client.id);
+    const reason = revoked.has(client.id)
+      ? 'revoked'
+      : takenOver.has(client)
+        ? 'taken-over'
+        : keepaliveTimedOut.has(client)
+          ? 'keepalive-timeout'
+          : 'disconnected';
+    log.debug({ deviceId: client.id, sessionId, reason }, 'mqtt session closed');
+    events.emit('session.close', { deviceId: client.id, sessionId, reason });
+  });
+  aedes.on('keepaliveTimeout', (client) => keepaliveTimedOut.add(client));
+  aedes.on('clientError', (client, error) => log.debug({ clientId: client.id, err: error }, 'mqtt client error'));
+  aedes.on('connectionError', (client, error) => log.debug({ clientId: client.id, err: error }, 'mqtt connection error'));
+
+  function publish(packet: Omit<PublishPacket, 'cmd' | 'dup'>): Promise<void> {
+    if (closed) return Promise.reject(new HubError('HUB_ERR_BROKER_CLOSED'));
+    return new Promise((resolve, reject) => {
+      aedes.publish({ cmd: 'publish', dup: false, ...packet }, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  return {
+    router,
+    events,
+    async listen({ port, host }) {
+      if (server) throw new Error('the MQTT listener is already running');
+      const tcp = createServer(aedes.handle);
+      server = tcp;
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, host, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      tcp.on('error', (error) => log.error({ err: error }, 'mqtt listener error'));
+      const bound = tcp.address() as AddressInfo;
+      const connectHost = connectableHost(host);
+      boundAddress = { host: connectHost, port: bound.port, url: `mqtt://${formatHostForUrl(connectHost)}:${bound.port}` };
+      return boundAddress;
+    },
+    address: () => boundAddress,
+    async sendToDevice(deviceId, kind, envelope) {
+      if (!isValidDeviceId(deviceId)) throw new HubError('HUB_ERR_DEVICE_NOT_FOUND', { message: `invalid device id ${JSON.stringify(deviceId)}` });
+      const payload = encodeEnvelope({ ...envelope, deviceId });
+      await publish({ topic: deviceTopic(deviceId, kind), payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: 1, retain: false });
+    },
+    sessionCount: () => currentSessions.size,
+    isConnected: (deviceId) => liveClients[deviceId]?.connected === true,
+    currentSession: (deviceId) => currentSessions.get(deviceId),
+    async retainedStatus(deviceId) {
+      if (!isValidDeviceId(deviceId) || closed) return undefined;
+      const persistence = (aedes as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<PublishPacket> } }).persistence;
+      for await (const packet of persistence.createRetainedStream(deviceTopic(deviceId, 'status'))) {
+        return typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      }
+      return undefined;
+    },
+    async revokeDevice(deviceId) {
+      revoked.add(deviceId);
+      const client = liveClients[deviceId];
+      if (client) await new Promise<void>((resolve) => client.close(() => resolve()));
+      if (!closed && isValidDeviceId(deviceId)) {
+        await publish({ topic: deviceTopic(deviceId, 'status'), payload: Buffer.alloc(0), qos: 0, retain: true });
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      if (server) {
+        const tcp = server;
+        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      }
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Decorates `hub.broker` (the embedded MQTT broker behind the {@link Broker} interface, with its router),
+ * `hub.deviceCredentials` and `hub.transfers`, and serves artifact downloads (`fetch` → `chunk`). The TCP listener
+ * starts with `hub.listen()`; closing the hub disconnects every device.
+ */
+import fp from 'fastify-plugin';
+import '../hub-context.js';
+import '../metrics/metrics-plugin.js';
+import '../store/store-plugin.js';
+import { createDeviceCredentials, type DeviceCredentials } from '../auth/device-credentials.js';
+import { createAedesBroker } from './aedes-broker.js';
+import type { Broker } from './broker.js';
+import { createFetchHandler } from './handlers/fetch.js';
+import { createRouter } from './router.js';
+import { createTransferMeter, type TransferMeter } from './transfer-meter.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    broker: Broker;
+    deviceCredentials: DeviceCredentials;
+    transfers: TransferMeter;
+  }
+}
+
+export const brokerPlugin = fp(
+  async (app) => {
+    const log = app.log.child({ component: 'broker' });
+    const credentials = createDeviceCredentials({ db: app.store.db, clock: app.clock });
+    const router = createRouter({ maxPayloadBytes: app.config.maxPayloadBytes, clock: app.clock, log, metrics: app.metrics });
+    const broker = await createAedesBroker({ router, credentials, log, metrics: app.metrics });
+    const transfers = createTransferMeter(app.metrics.artifactBytesSent);
+    router.on(
+      'fetch',
+      createFetchHandler({ blobs: app.store.blobs, broker, meter: transfers, maxPayloadBytes: app.config.maxPayloadBytes }),
+    );
+    app.decorate('broker', broker);
+    app.decorate('deviceCredentials', credentials);
+    app.decorate('transfers', transfers);
+    app.addHook('onClose', async () => broker.close());
+  },
+  { name: 'fedfleet-broker', fastify: '5.x', dependencies: ['fedfleet-store', 'fedfleet-metrics'] },
+);

@@ -1,0 +1,136 @@
+/** `fedfleet devices ls|show|label|revoke`: the device registry. */
+import type { DeviceJson } from '../../fleet/schemas.js';
+import { isLabelKey, isLabelValue } from '../../fleet/labels.js';
+import { CLIENT_OPTIONS, parse } from '../args.js';
+import { usageError } from '../cli-error.js';
+import { createHubClient } from '../hub-client.js';
+import { printJson, println, type CliIo } from '../io.js';
+import { ago, formatBytes, formatLabels, formatTable } from '../table.js';
+
+export const DEVICES_USAGE = `Usage:
+  fedfleet devices ls [--selector 'site=lab,tier!=x'] [--status online|offline] [--json]
+  fedfleet devices show <id> [--json]
+  fedfleet devices label <id> key=value key2- … [--json]     (key- removes a label)
+  fedfleet devices revoke <id> [--json]
+
+Selectors: k=v, k!=v, k (has k), !k (lacks k); commas mean AND.
+Common options: --hub <url> (FEDFLEET_HUB, default http://127.0.0.1:8080), --token <admin token>
+(FEDFLEET_ADMIN_TOKEN, else <--data-dir or ./data>/admin.token).
+`;
+
+const OPTIONS = {
+  ...CLIENT_OPTIONS,
+  selector: { type: 'string' },
+  status: { type: 'string' },
+} as const;
+
+const pct = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(0)}%`);
+
+export async function runDevicesCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, OPTIONS);
+  const [action, ...rest] = positionals;
+  if (values.help || !action) {
+    io.stdout.write(DEVICES_USAGE);
+    return values.help ? 0 : 2;
+  }
+  const client = createHubClient(values, io);
+  const requireId = (usage: string): string => {
+    if (!rest[0]) throw usageError(`usage: ${usage}`);
+    return encodeURIComponent(rest[0]);
+  };
+  switch (action) {
+    case 'ls':
+    case 'list': {
+      if (values.status && values.status !== 'online' && values.status !== 'offline') {
+        throw usageError('--status must be online or offline');
+      }
+      const query = new URLSearchParams({ limit: '10000' });
+      if (values.selector) query.set('selector', values.selector);
+      if (values.status) query.set('status', values.status);
+      const devices = await client.request<DeviceJson[]>('GET', `/v1/devices?${query}`);
+      if (values.json) return printJson(io, devices), 0;
+      if (devices.length === 0) return println(io.stdout, 'no devices'), 0;
+      const now = Date.now();
+      println(io.stdout, formatTable(
+        ['ID', 'NAME', 'STATUS', 'LAST SEEN', 'CPU', 'TEMP', 'VERSION', 'LABELS'],
+        devices.map((d) => [
+          d.id,
+          d.name,
+          d.status,
+          ago(d.lastSeen, now),
+          pct(d.telemetry?.cpuPercent),
+          d.telemetry?.temperatureC === undefined ? '-' : `${d.telemetry.temperatureC.toFixed(1)}°C`,
+          d.activeVersionId ?? '-',
+          formatLabels(d.labels),
+        ]),
+      ));
+      return 0;
+    }
+    case 'show': {
+      const device = await client.request<DeviceJson>('GET', `/v1/devices/${requireId('fedfleet devices show <id>')}`);
+      if (values.json) return printJson(io, device), 0;
+      printDevice(io, device);
+      return 0;
+    }
+    case 'label': {
+      const id = requireId('fedfleet devices label <id> key=value key2- …');
+      const set: Record<string, string> = {};
+      const remove: string[] = [];
+      for (const change of rest.slice(1)) {
+        const eq = change.indexOf('=');
+        if (eq > 0) {
+          const key = change.slice(0, eq);
+          const value = change.slice(eq + 1);
+          if (!isLabelKey(key) || !isLabelValue(value)) throw usageError(`invalid label ${JSON.stringify(change)}`);
+          set[key] = value;
+        } else if (change.endsWith('-') && isLabelKey(change.slice(0, -1))) {
+          remove.push(change.slice(0, -1));
+        } else {
+          throw usageError(`invalid label change ${JSON.stringify(change)} (use key=value to set, key- to remove)`);
+        }
+      }
+      if (Object.keys(set).length === 0 && remove.length === 0) throw usageError('no label changes given (key=value sets, key- removes)');
+      const device = await client.request<DeviceJson>('PATCH', `/v1/devices/${id}`, { labels: { set, remove } });
+      if (values.json) return printJson(io, device), 0;
+      println(io.stdout, `${device.id}  ${formatLabels(device.labels)}`);
+      return 0;
+    }
+    case 'revoke': {
+      const id = requireId('fedfleet devices revoke <id>');
+      await client.request('DELETE', `/v1/devices/${id}`);
+      if (values.json) return printJson(io, { id: decodeURIComponent(id), revoked: true }), 0;
+      println(io.stdout, `revoked ${decodeURIComponent(id)}: credentials deleted, session closed`);
+      return 0;
+    }
+    default:
+      throw usageError(`unknown devices command ${JSON.stringify(action)}\n${DEVICES_USAGE}`);
+  }
+}
+
+function printDevice(io: CliIo, device: DeviceJson): void {
+  const t = device.telemetry;
+  const rows: Array<[string, string]> = [
+    ['id', device.id],
+    ['name', device.name],
+    ['status', device.status],
+    ['last seen', device.lastSeen ? `${device.lastSeen} (${ago(device.lastSeen, Date.now())})` : 'never'],
+    ['labels', formatLabels(device.labels)],
+    ['agent', device.agentVersion ?? '-'],
+    ['model', device.activeModelId ? `${device.activeModelId} @ ${device.activeVersionId ?? '-'}` : '-'],
+    ['profile', `${device.profile.kind}, ${device.profile.arch || '?'}, ${device.profile.cores} cores @ ${device.profile.cpuMhz} MHz, RAM ${formatBytes(device.profile.ramBytes)}, flash ${formatBytes(device.profile.flashBytes)}${device.profile.int8Only ? ', int8 only' : ''}${device.profile.canTrain ? ', can train' : ''}`],
+    ['enrolled', device.createdAt],
+  ];
+  if (t) {
+    rows.push(
+      ['cpu', pct(t.cpuPercent)],
+      ['memory', t.memTotalBytes ? `${formatBytes((t.memTotalBytes ?? 0) - (t.memFreeBytes ?? 0))} / ${formatBytes(t.memTotalBytes)} (agent RSS ${formatBytes(t.rssBytes)})` : '-'],
+      ['temperature', t.temperatureC === undefined ? '-' : `${t.temperatureC.toFixed(1)} °C`],
+      ['disk free', t.diskFreeBytes === undefined ? '-' : `${formatBytes(t.diskFreeBytes)} / ${formatBytes(t.diskTotalBytes)}`],
+      ['battery', t.batteryPercent === undefined ? '-' : `${t.batteryPercent.toFixed(0)}%${t.charging ? ' (charging)' : ''}`],
+      ['inferences', `${t.inferenceCount ?? 0}${t.inferenceP50Ms === undefined ? '' : `, p50 ${t.inferenceP50Ms.toFixed(1)} ms, p95 ${(t.inferenceP95Ms ?? 0).toFixed(1)} ms`}`],
+      ['local accuracy', t.localAccuracy === undefined ? '-' : t.localAccuracy.toFixed(3)],
+    );
+  }
+  const width = Math.max(...rows.map(([key]) => key.length));
+  for (const [key, value] of rows) println(io.stdout, `${key.padEnd(width)}  ${value}`);
+}

@@ -1,0 +1,70 @@
+/**
+ * The CLI's HTTP client for a running hub: resolves the hub URL (`--hub`, FEDFLEET_HUB, http://127.0.0.1:8080)
+ * and the admin token (`--token`, FEDFLEET_ADMIN_TOKEN, then `<--data-dir or ./data>/admin.token`), and turns
+ * error bodies into {@link CliError}s carrying the hub's code.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ADMIN_TOKEN_FILE } from '../auth/admin-token.js';
+import { CliError } from './cli-error.js';
+import type { CliIo } from './io.js';
+
+export const DEFAULT_HUB_URL = 'http://127.0.0.1:8080';
+
+export interface HubClient {
+  readonly hubUrl: string;
+  request<T>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export interface ClientFlags {
+  hub?: string;
+  token?: string;
+  'data-dir'?: string;
+}
+
+export function resolveAdminToken(flags: ClientFlags, io: CliIo): string {
+  if (flags.token) return flags.token;
+  if (io.env.FEDFLEET_ADMIN_TOKEN) return io.env.FEDFLEET_ADMIN_TOKEN;
+  const dataDir = resolve(io.cwd, flags['data-dir'] ?? io.env.FEDFLEET_DATA_DIR ?? './data');
+  try {
+    const token = readFileSync(resolve(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim();
+    if (token) return token;
+  } catch {
+    // fall through to the error below
+  }
+  throw new CliError('HUB_ERR_NO_ADMIN_TOKEN');
+}
+
+export function createHubClient(flags: ClientFlags, io: CliIo): HubClient {
+  const hubUrl = (flags.hub ?? io.env.FEDFLEET_HUB ?? DEFAULT_HUB_URL).replace(/\/+$/, '');
+  let token: string | undefined;
+  return {
+    hubUrl,
+    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+      token ??= resolveAdminToken(flags, io);
+      let response: Response;
+      try {
+        response = await fetch(`${hubUrl}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        throw new CliError('HUB_ERR_HUB_UNREACHABLE', `cannot reach the hub at ${hubUrl}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+      }
+      const text = await response.text();
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        throw new CliError('HUB_ERR_HUB_UNREACHABLE', `${hubUrl} answered ${response.status} with something that is not JSON — is it a fedfleet hub?`);
+      }
+      if (!response.ok) {
+        const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+        throw new CliError(error?.code ?? 'HUB_ERR_INTERNAL', error?.message ?? `HTTP ${response.status}`);
+      }
+      return parsed as T;
+    },
+  };
+}

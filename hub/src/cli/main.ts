@@ -1,0 +1,62 @@
+/**
+ * Entry point of the `fedfleet` CLI: dispatches to one module per subcommand and turns failures into
+ * `error <CODE>: message` on stderr with a non-zero exit code.
+ */
+import { isHubError } from '../errors.js';
+import { HUB_VERSION } from '../version.js';
+import { CliError } from './cli-error.js';
+import { runAgentCommand, runSimCommand } from './commands/delegated-command.js';
+import { runDevicesCommand } from './commands/devices-command.js';
+import { runFleetCommand } from './commands/fleet-command.js';
+import { runHubCommand } from './commands/hub-command.js';
+import { runTokensCommand } from './commands/tokens-command.js';
+import { processIo, println, type CliIo } from './io.js';
+
+export const USAGE = `Usage: fedfleet <command> [options]
+
+Commands:
+  hub                         run the hub (HTTP API, embedded MQTT broker, SQLite)
+  tokens create|ls|revoke     enrollment tokens
+  devices ls|show|label|revoke
+                              the device registry
+  fleet health                fleet summary by status and label
+  agent …                     run the on-device agent (see fedfleet agent --help)
+  sim …                       run simulated microcontroller devices (see fedfleet sim --help)
+
+Run fedfleet <command> --help for its options.
+`;
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  hub: runHubCommand,
+  tokens: runTokensCommand,
+  devices: runDevicesCommand,
+  fleet: runFleetCommand,
+  agent: (argv) => runAgentCommand(argv),
+  sim: (argv) => runSimCommand(argv),
+};
+
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    println(io.stdout, HUB_VERSION);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new CliError('HUB_ERR_CLI_USAGE', `unknown command ${JSON.stringify(name)}\n${USAGE}`);
+    return await command(rest, io);
+  } catch (error) {
+    if (error instanceof CliError || isHubError(error)) {
+      println(io.stderr, `error ${error.code}: ${error.message}`);
+      return error.code === 'HUB_ERR_CLI_USAGE' ? 2 : 1;
+    }
+    println(io.stderr, `error HUB_ERR_INTERNAL: ${(error as Error)?.stack ?? String(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Hub configuration: one TypeBox schema, four sources (flags > environment `FEDFLEET_*` > JSON config file >
+ * defaults), validated once where it enters with every violation reported, then frozen.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Type, { type Static } from 'typebox';
+import Value from 'typebox/value';
+import { DEFAULT_MAX_ENVELOPE_BYTES } from '@fedfleet/proto';
+import { HubError } from './errors.js';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port; 0 picks a free one' });
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const HubConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({ minLength: 1, description: 'directory of the SQLite database, blobs, admin token and hub key' }),
+    httpPort: Port,
+    mqttPort: Port,
+    host: Type.String({ minLength: 1, description: 'interface both listeners bind to' }),
+    publicMqttUrl: Type.Optional(
+      Type.String({ pattern: '^mqtts?://[^\\s]+$', description: 'MQTT URL enrolled devices are told to use' }),
+    ),
+    adminToken: Type.Optional(Type.String({ minLength: 16, description: 'admin bearer token; generated when unset' })),
+    heartbeatSec: Type.Integer({ minimum: 1, maximum: 3600 }),
+    missedHeartbeats: Type.Integer({ minimum: 1, maximum: 100 }),
+    maxPayloadBytes: Type.Integer({ minimum: 16 * 1024, maximum: 256 * 1024 * 1024 }),
+    logLevel: Type.Union([
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent'),
+    ]),
+    telemetryRetentionHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 3660 }),
+  },
+  { additionalProperties: false },
+);
+
+export type HubConfig = Readonly<Static<typeof HubConfigSchema>>;
+export type HubConfigKey = keyof Static<typeof HubConfigSchema>;
+
+/** Defaults, documented in README.md's configuration table. */
+export const DEFAULT_CONFIG: HubConfig = Object.freeze({
+  dataDir: './data',
+  httpPort: 8080,
+  mqttPort: 1883,
+  // Devices are other machines: both listeners must be reachable from the network. Everything is authenticated.
+  host: '0.0.0.0',
+  heartbeatSec: 10,
+  missedHeartbeats: 3,
+  maxPayloadBytes: DEFAULT_MAX_ENVELOPE_BYTES,
+  logLevel: 'info',
+  telemetryRetentionHours: 168,
+});
+
+/** Per key: its command line flag and environment variable. */
+export const CONFIG_SOURCES: Readonly<Record<HubConfigKey, { flag: string; env: string }>> = {
+  dataDir: { flag: '--data-dir', env: 'FEDFLEET_DATA_DIR' },
+  httpPort: { flag: '--http-port', env: 'FEDFLEET_HTTP_PORT' },
+  mqttPort: { flag: '--mqtt-port', env: 'FEDFLEET_MQTT_PORT' },
+  host: { flag: '--host', env: 'FEDFLEET_HOST' },
+  publicMqttUrl: { flag: '--public-mqtt-url', env: 'FEDFLEET_PUBLIC_MQTT_URL' },
+  adminToken: { flag: '--admin-token', env: 'FEDFLEET_ADMIN_TOKEN' },
+  heartbeatSec: { flag: '--heartbeat-sec', env: 'FEDFLEET_HEARTBEAT_SEC' },
+  missedHeartbeats: { flag: '--missed-heartbeats', env: 'FEDFLEET_MISSED_HEARTBEATS' },
+  maxPayloadBytes: { flag: '--max-payload-bytes', env: 'FEDFLEET_MAX_PAYLOAD_BYTES' },
+  logLevel: { flag: '--log-level', env: 'FEDFLEET_LOG_LEVEL' },
+  telemetryRetentionHours: { flag: '--telemetry-retention-hours', env: 'FEDFLEET_TELEMETRY_RETENTION_HOURS' },
+};
+
+/** Environment variable naming the JSON config file (the `--config` flag wins). */
+export const CONFIG_FILE_ENV = 'FEDFLEET_CONFIG';
+
+const CONFIG_KEYS = Object.keys(CONFIG_SOURCES) as HubConfigKey[];
+const NUMERIC_KEYS = new Set<HubConfigKey>([
+  'httpPort',
+  'mqttPort',
+  'heartbeatSec',
+  'missedHeartbeats',
+  'maxPayloadBytes',
+  'telemetryRetentionHours',
+]);
+
+export interface ConfigSources {
+  /** Values from command line flags, by config key (strings as typed, or already parsed). */
+  flags?: Partial<Record<HubConfigKey, string | number>>;
+  /** Environment; only `FEDFLEET_*` variables are read. Default: none (pass `process.env` explicitly). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Path of a JSON config file (`--config`); when absent, `env.FEDFLEET_CONFIG` is used. */
+  configFile?: string;
+}
+
+export interface ConfigViolation {
+  key: string;
+  /** Where the offending value came from: `flag --http-port`, `env FEDFLEET_HTTP_PORT`, `file x.json`, `default`. */
+  source: string;
+  message: string;
+}
+
+/**
+ * Merges every source, validates the result once and returns it frozen. `dataDir` is resolved against the
+ * current directory. Throws {@link HubError} `HUB_ERR_CONFIG_INVALID` listing every violation in `details`.
+ */
+export function loadConfig(sources: ConfigSources = {}): HubConfig {
+  const env = sources.env ?? {};
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  const origin: Record<string, string> = Object.fromEntries(CONFIG_KEYS.map((key) => [key, 'default']));
+  const violations: ConfigViolation[] = [];
+
+  const configFile = sources.configFile ?? env[CONFIG_FILE_ENV];
+  if (configFile) {
+    const fileValues = readConfigFile(configFile, violations);
+    for (const [key, value] of Object.entries(fileValues)) {
+      merged[key] = value;
+      origin[key] = `file ${configFile}`;
+    }
+  }
+  for (const key of CONFIG_KEYS) {
+    const raw = env[CONFIG_SOURCES[key].env];
+    if (raw === undefined || raw === '') continue;
+    merged[key] = coerce(key, raw);
+    origin[key] = `env ${CONFIG_SOURCES[key].env}`;
+  }
+  for (const key of CONFIG_KEYS) {
+    const raw = sources.flags?.[key];
+    if (raw === undefined) continue;
+    merged[key] = coerce(key, raw);
+    origin[key] = `flag ${CONFIG_SOURCES[key].flag}`;
+  }
+  return validate(merged, origin, violations);
+}
+
+/** Defaults plus `overrides`, validated and frozen — for tests and embedding (reads no environment). */
+export function createConfig(overrides: Partial<Static<typeof HubConfigSchema>> = {}): HubConfig {
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG, ...overrides };
+  const origin = Object.fromEntries(Object.keys(merged).map((key) => [key, key in overrides ? 'option' : 'default']));
+  return validate(merged, origin, []);
+}
+
+function validate(merged: Record<string, unknown>, origin: Record<string, string>, violations: ConfigViolation[]): HubConfig {
+  for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
+  violations.push(...schemaViolations(merged, origin));
+  if (violations.length > 0) {
+    const lines = violations.map((v) => `  ${v.key} (${v.source}): ${v.message}`);
+    throw new HubError('HUB_ERR_CONFIG_INVALID', {
+      message: `invalid configuration, ${violations.length} problem(s):\n${lines.join('\n')}`,
+      details: violations,
+    });
+  }
+  const config = { ...merged, dataDir: resolve(String(merged.dataDir)) } as Static<typeof HubConfigSchema>;
+  return Object.freeze(config);
+}
+
+function readConfigFile(path: string, violations: ConfigViolation[]): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    violations.push({ key: '--config', source: `file ${path}`, message: `cannot read: ${(error as Error).message}` });
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    violations.push({ key: '--config', source: `file ${path}`, message: `not JSON: ${(error as Error).message}` });
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    violations.push({ key: '--config', source: `file ${path}`, message: 'must contain one JSON object' });
+    return {};
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Strings from flags and the environment become numbers for numeric keys when they look like numbers. */
+function coerce(key: HubConfigKey, raw: string | number): unknown {
+  if (typeof raw !== 'string' || !NUMERIC_KEYS.has(key)) return raw;
+  const trimmed = raw.trim();
+  return /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(trimmed) ? Number(trimmed) : raw;
+}
+
+function schemaViolations(value: Record<string, unknown>, origin: Record<string, string>): ConfigViolation[] {
+  const byKey = new Map<string, ConfigViolation>();
+  for (const error of Value.Errors(HubConfigSchema, value)) {
+    if (error.keyword === 'boolean') continue; // the additionalProperties error below says it better
+    if (error.keyword === 'additionalProperties') {
+      const names = (error.params as { additionalProperties?: string[] }).additionalProperties ?? [];
+      for (const name of names) {
+        byKey.set(name, { key: name, source: origin[name] ?? 'file', message: `unknown configuration key (known: ${CONFIG_KEYS.join(', ')})` });
+      }
+      continue;
+    }
+    const key = error.instancePath.split('/')[1] ?? '';
+    const shown = key === 'adminToken' ? '' : `, got ${JSON.stringify(value[key])}`; // never echo a secret
+    const message = key === 'logLevel' ? `must be one of ${LOG_LEVELS.join(', ')}` : `${error.message}${shown}`;
+    // One line per key: a union reports one error per branch, the first message is enough.
+    if (!byKey.has(key)) byKey.set(key, { key, source: origin[key] ?? 'default', message });
+  }
+  return [...byKey.values()];
+}

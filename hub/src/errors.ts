@@ -1,0 +1,64 @@
+/**
+ * The hub's error registry. Every error the hub reports carries one of these stable codes; HTTP responses carry
+ * it in their JSON body (`{ error: { code, message } }`) and the CLI prints it. Callers branch on `code`, never on
+ * the message text. Codes are stable: add new ones, never rename. Each code is documented in README.md (a test
+ * checks it).
+ */
+export const HUB_ERRORS = {
+  HUB_ERR_VALIDATION: { statusCode: 400, message: 'request does not match the schema' },
+  HUB_ERR_BAD_REQUEST: { statusCode: 400, message: 'malformed request' },
+  HUB_ERR_BAD_SELECTOR: { statusCode: 400, message: 'invalid label selector' },
+  HUB_ERR_BAD_LABELS: { statusCode: 400, message: 'invalid label change' },
+  HUB_ERR_UNAUTHORIZED: { statusCode: 401, message: 'missing or wrong admin token' },
+  HUB_ERR_TOKEN_INVALID: { statusCode: 401, message: 'unknown or revoked enrollment token' },
+  HUB_ERR_TOKEN_EXHAUSTED: { statusCode: 403, message: 'enrollment token has no uses left' },
+  HUB_ERR_NOT_FOUND: { statusCode: 404, message: 'no such route' },
+  HUB_ERR_DEVICE_NOT_FOUND: { statusCode: 404, message: 'no such device' },
+  HUB_ERR_TOKEN_NOT_FOUND: { statusCode: 404, message: 'no such enrollment token' },
+  HUB_ERR_ARTIFACT_NOT_FOUND: { statusCode: 404, message: 'no such artifact' },
+  HUB_ERR_TOKEN_EXPIRED: { statusCode: 410, message: 'enrollment token has expired' },
+  HUB_ERR_PAYLOAD_TOO_LARGE: { statusCode: 413, message: 'request body too large' },
+  HUB_ERR_CHUNK_OUT_OF_RANGE: { statusCode: 416, message: 'chunk index beyond the end of the artifact' },
+  HUB_ERR_INTERNAL: { statusCode: 500, message: 'internal error' },
+  HUB_ERR_CONFIG_INVALID: { statusCode: 500, message: 'invalid configuration' },
+  HUB_ERR_MIGRATION_FAILED: { statusCode: 500, message: 'database migration failed' },
+  HUB_ERR_BROKER_CLOSED: { statusCode: 503, message: 'the MQTT broker is closed' },
+  HUB_ERR_CLI_USAGE: { statusCode: 400, message: 'wrong command line' },
+  HUB_ERR_NO_ADMIN_TOKEN: { statusCode: 401, message: 'no admin token: pass --token, set FEDFLEET_ADMIN_TOKEN or point --data-dir at the hub data' },
+  HUB_ERR_HUB_UNREACHABLE: { statusCode: 503, message: 'cannot reach the hub' },
+  HUB_ERR_CLI_UNAVAILABLE: { statusCode: 501, message: 'this command is not available in this installation' },
+} as const satisfies Record<string, { statusCode: number; message: string }>;
+
+export type HubErrorCode = keyof typeof HUB_ERRORS;
+
+export const HUB_ERROR_CODES = Object.keys(HUB_ERRORS) as HubErrorCode[];
+
+export interface HubErrorOptions {
+  /** Replaces the registry's message; the code stays. */
+  message?: string;
+  /** Extra machine-readable details returned to the client (e.g. every configuration violation). */
+  details?: unknown;
+  cause?: unknown;
+}
+
+export class HubError extends Error {
+  readonly code: HubErrorCode;
+  readonly statusCode: number;
+  readonly details: unknown;
+
+  constructor(code: HubErrorCode, options: HubErrorOptions = {}) {
+    super(options.message ?? HUB_ERRORS[code].message, { cause: options.cause });
+    this.name = 'HubError';
+    this.code = code;
+    this.statusCode = HUB_ERRORS[code].statusCode;
+    this.details = options.details;
+  }
+}
+
+export function isHubError(error: unknown): error is HubError {
+  return error instanceof HubError;
+}
+
+export function isHubErrorCode(code: unknown): code is HubErrorCode {
+  return typeof code === 'string' && Object.hasOwn(HUB_ERRORS, code);
+}

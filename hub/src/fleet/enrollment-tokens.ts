@@ -1,0 +1,109 @@
+/**
+ * Enrollment tokens: 256-bit random secrets shown once at creation; the database keeps their sha256. A token
+ * carries labels for the devices it enrolls, an expiry and a use budget. Use counting is a single conditional
+ * UPDATE inside the enrollment transaction, so concurrent enrollments never overspend a token.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { HubError } from '../errors.js';
+import type { SqliteDatabase } from '../store/database.js';
+import { sortLabels, type Labels } from './labels.js';
+
+export interface EnrollmentToken {
+  id: string;
+  labels: Labels;
+  expiresAtMs: number;
+  maxUses: number;
+  uses: number;
+  createdAtMs: number;
+  revokedAtMs: number | null;
+}
+
+export interface CreatedToken extends EnrollmentToken {
+  /** The secret, returned once. */
+  token: string;
+}
+
+interface TokenRow {
+  id: string;
+  labels: string;
+  expires_at_ms: number;
+  max_uses: number;
+  uses: number;
+  created_at_ms: number;
+  revoked_at_ms: number | null;
+}
+
+const TOKEN_PREFIX = 'fft_';
+
+export interface EnrollmentTokens {
+  create(options: { labels: Labels; ttlSec: number; maxUses: number }): CreatedToken;
+  list(): EnrollmentToken[];
+  get(id: string): EnrollmentToken | undefined;
+  revoke(id: string): boolean;
+  /** Finds a usable token by its secret or throws HUB_ERR_TOKEN_INVALID / _EXPIRED / _EXHAUSTED. */
+  check(secret: string): EnrollmentToken;
+  /** Spends one use of a checked token; throws like {@link check} when it has become unusable. Call in a transaction. */
+  consume(secret: string): EnrollmentToken;
+}
+
+function toToken(row: TokenRow): EnrollmentToken {
+  return {
+    id: row.id,
+    labels: sortLabels(JSON.parse(row.labels) as Labels),
+    expiresAtMs: row.expires_at_ms,
+    maxUses: row.max_uses,
+    uses: row.uses,
+    createdAtMs: row.created_at_ms,
+    revokedAtMs: row.revoked_at_ms,
+  };
+}
+
+const hashToken = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
+
+export function createEnrollmentTokens(db: SqliteDatabase, clock: Clock): EnrollmentTokens {
+  const insert = db.prepare(
+    `INSERT INTO enrollment_tokens (id, token_sha256, labels, expires_at_ms, max_uses, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  const columns = 'id, labels, expires_at_ms, max_uses, uses, created_at_ms, revoked_at_ms';
+  const selectAll = db.prepare<[], TokenRow>(`SELECT ${columns} FROM enrollment_tokens ORDER BY created_at_ms, id`);
+  const selectById = db.prepare<[string], TokenRow>(`SELECT ${columns} FROM enrollment_tokens WHERE id = ?`);
+  const selectByHash = db.prepare<[string], TokenRow>(`SELECT ${columns} FROM enrollment_tokens WHERE token_sha256 = ?`);
+  const spend = db.prepare(
+    `UPDATE enrollment_tokens SET uses = uses + 1
+     WHERE token_sha256 = ? AND revoked_at_ms IS NULL AND expires_at_ms > ? AND uses < max_uses`,
+  );
+  const revoke = db.prepare('UPDATE enrollment_tokens SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL');
+
+  function check(secret: string): EnrollmentToken {
+    const row = secret.startsWith(TOKEN_PREFIX) ? selectByHash.get(hashToken(secret)) : undefined;
+    if (!row || row.revoked_at_ms !== null) throw new HubError('HUB_ERR_TOKEN_INVALID');
+    if (row.expires_at_ms <= clock.now()) throw new HubError('HUB_ERR_TOKEN_EXPIRED');
+    if (row.uses >= row.max_uses) throw new HubError('HUB_ERR_TOKEN_EXHAUSTED');
+    return toToken(row);
+  }
+
+  return {
+    create({ labels, ttlSec, maxUses }) {
+      const id = `tok-${randomBytes(8).toString('hex')}`;
+      const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+      const now = clock.now();
+      const expiresAtMs = now + ttlSec * 1000;
+      insert.run(id, hashToken(token), JSON.stringify(sortLabels(labels)), expiresAtMs, maxUses, now);
+      return { id, token, labels: sortLabels(labels), expiresAtMs, maxUses, uses: 0, createdAtMs: now, revokedAtMs: null };
+    },
+    list: () => selectAll.all().map(toToken),
+    get(id) {
+      const row = selectById.get(id);
+      return row && toToken(row);
+    },
+    revoke: (id) => revoke.run(clock.now(), id).changes > 0,
+    check,
+    consume(secret) {
+      const hash = hashToken(secret);
+      if (secret.startsWith(TOKEN_PREFIX) && spend.run(hash, clock.now()).changes === 1) return toToken(selectByHash.get(hash)!);
+      check(secret); // throws with the precise reason
+      throw new HubError('HUB_ERR_TOKEN_INVALID');
+    },
+  };
+}

@@ -22,6 +22,8 @@ import { openapiPlugin } from './http/openapi-plugin.js';
 import { addRequestLogging } from './http/request-log.js';
 import { createLogger, type Logger } from './logger.js';
 import { metricsPlugin } from './metrics/metrics-plugin.js';
+import { modelsPlugin } from './models/models-plugin.js';
+import { roundsPlugin } from './rounds/rounds-plugin.js';
 import { connectableHost, formatHostForUrl } from './net-address.js';
 import { storePlugin } from './store/store-plugin.js';
 import './hub-context.js';
@@ -84,6 +86,8 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
   app.register(authPlugin);
   app.register(brokerPlugin);
   app.register(fleetPlugin);
+  app.register(modelsPlugin);
+  app.register(roundsPlugin);
   app.register(healthRoute);
 
   const fastifyListen = app.listen.bind(app);

@@ -27,6 +27,39 @@ export const HUB_ERRORS = {
   HUB_ERR_NO_ADMIN_TOKEN: { statusCode: 401, message: 'no admin token: pass --token, set FEDFLEET_ADMIN_TOKEN or point --data-dir at the hub data' },
   HUB_ERR_HUB_UNREACHABLE: { statusCode: 503, message: 'cannot reach the hub' },
   HUB_ERR_CLI_UNAVAILABLE: { statusCode: 501, message: 'this command is not available in this installation' },
+  // Models
+  HUB_ERR_MODEL_NOT_FOUND: { statusCode: 404, message: 'no such model' },
+  HUB_ERR_VERSION_NOT_FOUND: { statusCode: 404, message: 'no such model version' },
+  HUB_ERR_MODEL_EXISTS: { statusCode: 409, message: 'a model with this name exists' },
+  HUB_ERR_MODEL_INVALID: { statusCode: 400, message: 'the model cannot be imported' },
+  HUB_ERR_UNKNOWN_ARCHITECTURE: { statusCode: 400, message: 'no such built-in architecture' },
+  // Federated rounds
+  HUB_ERR_ROUND_BAD_CONFIG: { statusCode: 400, message: 'invalid campaign configuration' },
+  HUB_ERR_CAMPAIGN_NOT_FOUND: { statusCode: 404, message: 'no such campaign' },
+  HUB_ERR_CAMPAIGN_FINISHED: { statusCode: 409, message: 'the campaign is no longer running' },
+  // Rejected weight updates (counted per device; never HTTP responses, the status is nominal)
+  HUB_ERR_UPDATE_UNKNOWN_ROUND: { statusCode: 422, message: 'update for a round this hub does not know' },
+  HUB_ERR_UPDATE_NOT_SELECTED: { statusCode: 422, message: 'update from a device not selected for the round' },
+  HUB_ERR_UPDATE_DUPLICATE: { statusCode: 422, message: 'second update from a device for one round' },
+  HUB_ERR_UPDATE_LATE: { statusCode: 422, message: 'update after the round stopped taking updates' },
+  HUB_ERR_UPDATE_BASE_MISMATCH: { statusCode: 422, message: 'update trained on another base version' },
+  HUB_ERR_UPDATE_EXAMPLE_COUNT: { statusCode: 422, message: 'update example count is not a plausible positive integer' },
+  HUB_ERR_UPDATE_SHAPE: { statusCode: 422, message: 'update tensors do not match the model' },
+  HUB_ERR_UPDATE_NON_FINITE: { statusCode: 422, message: 'update contains NaN or infinite values' },
+  HUB_ERR_UPDATE_NORM: { statusCode: 422, message: 'update L2 norm exceeds the bound' },
+  HUB_ERR_UPDATE_MALFORMED: { statusCode: 422, message: 'update tensors are malformed or answer another task' },
+  // Aggregation strategies (hub/src/rounds/strategies)
+  HUB_ERR_STRATEGY_UNKNOWN: { statusCode: 400, message: 'unknown aggregation strategy' },
+  HUB_ERR_STRATEGY_OPTIONS: { statusCode: 400, message: 'invalid aggregation strategy options' },
+  HUB_ERR_STRATEGY_STATE: { statusCode: 500, message: 'server optimizer state is invalid or does not match the model' },
+  HUB_ERR_AGG_NO_UPDATES: { statusCode: 500, message: 'cannot aggregate a round without updates' },
+  HUB_ERR_AGG_TOO_FEW_UPDATES: { statusCode: 500, message: 'too few updates for this aggregation strategy' },
+  HUB_ERR_AGG_SHAPE_MISMATCH: { statusCode: 500, message: 'update does not match the tensors of the global model' },
+  HUB_ERR_AGG_NON_FINITE: { statusCode: 500, message: 'update contains NaN or infinite values' },
+  HUB_ERR_AGG_BAD_EXAMPLE_COUNT: { statusCode: 500, message: 'update example count must be a positive finite number' },
+  HUB_ERR_AGG_DUPLICATE_DEVICE: { statusCode: 500, message: 'device already contributed an update to this aggregation' },
+  HUB_ERR_AGG_FINISHED: { statusCode: 500, message: 'aggregation already finished' },
+  HUB_ERR_AGG_STALE: { statusCode: 500, message: 'server optimizer state changed since this aggregation began' },
 } as const satisfies Record<string, { statusCode: number; message: string }>;
 
 export type HubErrorCode = keyof typeof HUB_ERRORS;

@@ -8,3 +8,4 @@ export * from './quantize.js';
 export * from './tensor-codec.js';
 export * from './model-blob.js';
 export * from './random.js';
+export * from './capacity.js';

@@ -1,13 +1,10 @@
 import {
-  ResultCode, TensorEncoding, decodeModelBlob, encodeWeights, hashSeed, mulberry32, paramCount, type HardwareProfileProps, type ModelRefProps,
+  ResultCode, TensorEncoding, decodeModelBlob, encodeWeights, hashSeed, mulberry32, paramCount, trainingMemoryBytes, type HardwareProfileProps, type ModelRefProps,
 } from '@fedfleet/proto';
 import type { DataSource } from '../data/index.js';
 import { AgentError } from '../errors.js';
 import { initBackend, trainLocal } from '../ml/index.js';
 import type { CommandContext, CommandHandler } from './command-handler.js';
-
-/** Bytes of RAM a training run needs per parameter: weights, gradients, the global copy for FedProx, activations. */
-export const TRAIN_BYTES_PER_PARAM = 32;
 
 export interface TrainHandlerOptions {
   dataSource: DataSource | undefined;
@@ -22,7 +19,7 @@ export interface TrainHandlerOptions {
 export function refusalFor(profile: HardwareProfileProps, dataSource: DataSource | undefined, params: number): AgentError | undefined {
   if (!profile.canTrain) return new AgentError('AGENT_ERR_CANNOT_TRAIN', `profile ${profile.kind ?? '?'} has no training runtime`);
   if (!dataSource) return new AgentError('AGENT_ERR_NO_DATA');
-  const needed = params * TRAIN_BYTES_PER_PARAM;
+  const needed = trainingMemoryBytes(params);
   if (profile.ramBytes && needed > profile.ramBytes) {
     return new AgentError('AGENT_ERR_MODEL_TOO_LARGE', `${params} parameters need ~${needed} bytes, the device has ${profile.ramBytes}`);
   }

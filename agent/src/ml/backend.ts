@@ -49,14 +49,19 @@ function loadWasm(options: BackendOptions): Promise<boolean> {
   return wasmLoad;
 }
 
-async function activate(name: string): Promise<boolean> {
+const activations = new Map<string, Promise<boolean>>();
+
+/**
+ * Makes `name` the active backend. Concurrent callers share one initialisation: tfjs reports the new backend name
+ * as soon as `setBackend` starts, before its (asynchronous) initialisation has finished.
+ */
+function activate(name: string): Promise<boolean> {
   // engine().backendName, not getBackend(): the latter would initialise some default backend as a side effect.
-  if (tf.engine().backendName === name) return true;
-  try {
-    return await tf.setBackend(name);
-  } catch {
-    return false;
-  }
+  const pending = activations.get(name);
+  if (pending && tf.engine().backendName === name) return pending;
+  const activation = tf.setBackend(name).catch(() => false);
+  activations.set(name, activation);
+  return activation;
 }
 
 /**

@@ -9,6 +9,8 @@ import { runAgentCommand, runSimCommand } from './commands/delegated-command.js'
 import { runDevicesCommand } from './commands/devices-command.js';
 import { runFleetCommand } from './commands/fleet-command.js';
 import { runHubCommand } from './commands/hub-command.js';
+import { runModelsCommand } from './commands/models-command.js';
+import { runRoundsCommand } from './commands/rounds-command.js';
 import { runTokensCommand } from './commands/tokens-command.js';
 import { processIo, println, type CliIo } from './io.js';
 
@@ -20,6 +22,10 @@ Commands:
   devices ls|show|label|revoke
                               the device registry
   fleet health                fleet summary by status and label
+  models ls|create|import|show|versions
+                              the model registry
+  rounds start|ls|show|watch|cancel
+                              federated training campaigns
   agent …                     run the on-device agent (see fedfleet agent --help)
   sim …                       run simulated microcontroller devices (see fedfleet sim --help)
 
@@ -33,6 +39,8 @@ const COMMANDS: Record<string, Command> = {
   tokens: runTokensCommand,
   devices: runDevicesCommand,
   fleet: runFleetCommand,
+  models: runModelsCommand,
+  rounds: runRoundsCommand,
   agent: (argv) => runAgentCommand(argv),
   sim: (argv) => runSimCommand(argv),
 };

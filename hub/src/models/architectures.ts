@@ -97,7 +97,7 @@ export const ARCHITECTURES: Readonly<Record<string, Architecture>> = Object.free
 export function getArchitecture(archId: string): Architecture {
   const arch = Object.hasOwn(ARCHITECTURES, archId) ? ARCHITECTURES[archId] : undefined;
   if (!arch) {
-    throw new HubError('HUB_ERR_BAD_REQUEST', {
+    throw new HubError('HUB_ERR_UNKNOWN_ARCHITECTURE', {
       message: `unknown architecture ${JSON.stringify(archId)}`,
       details: { archId, known: Object.keys(ARCHITECTURES) },
     });

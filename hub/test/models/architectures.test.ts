@@ -59,7 +59,7 @@ describe('built-in architectures', () => {
   });
 
   it('rejects an unknown architecture with a hub error code', () => {
-    expect(() => createInitialModel('resnet-152', 1)).toThrow(expect.objectContaining({ code: 'HUB_ERR_BAD_REQUEST' }));
-    expect(() => getArchitecture('toString')).toThrow(expect.objectContaining({ code: 'HUB_ERR_BAD_REQUEST' }));
+    expect(() => createInitialModel('resnet-152', 1)).toThrow(expect.objectContaining({ code: 'HUB_ERR_UNKNOWN_ARCHITECTURE' }));
+    expect(() => getArchitecture('toString')).toThrow(expect.objectContaining({ code: 'HUB_ERR_UNKNOWN_ARCHITECTURE' }));
   });
 });

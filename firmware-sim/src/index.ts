@@ -1,0 +1,3 @@
+export * from './profiles.js';
+export * from './sim-fleet.js';
+export * from './sim-telemetry.js';

@@ -1,0 +1,97 @@
+/** `/v1/models`: built-in architectures, TensorFlow.js imports, versions with lineage, artifacts. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { errorResponses } from '../../http/error-schema.js';
+import { createInitialModel, getArchitecture } from '../architectures.js';
+import { importTfjsLayersModel } from '../import-tfjs.js';
+import {
+  ArtifactQuerySchema, ModelCreateSchema, ModelCreatedSchema, ModelDetailSchema, ModelImportSchema, ModelParamsSchema,
+  ModelSchema, VersionDetailSchema, VersionParamsSchema, VersionSchema,
+} from '../schemas.js';
+
+/** Largest accepted import (model.json + base64 weights). */
+const IMPORT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
+export const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { models, audit } = app;
+
+  app.get('/v1/models', {
+    schema: { tags: ['models'], summary: 'List models', response: { 200: Type.Array(ModelSchema), ...errorResponses(401) } },
+  }, async () => models.listModels());
+
+  app.post('/v1/models', {
+    schema: {
+      tags: ['models'], summary: 'Create a model from a built-in architecture (version 1 = seeded initial weights)',
+      body: ModelCreateSchema, response: { 201: ModelCreatedSchema, ...errorResponses(400, 401, 409) },
+    },
+  }, async (request, reply) => {
+    const { name, architecture, seed, description } = request.body;
+    const arch = getArchitecture(architecture);
+    const created = await models.create({
+      name, architecture: arch.id, description: description ?? arch.description, inputShape: arch.inputShape,
+      numClasses: arch.numClasses, content: createInitialModel(arch.id, seed), source: 'init', metrics: { seed },
+    });
+    audit.record({ actor: 'admin', action: 'model.created', target: created.model.id, details: { name, architecture, seed } });
+    reply.status(201);
+    return created;
+  });
+
+  app.post('/v1/models/import', {
+    bodyLimit: IMPORT_BODY_LIMIT_BYTES,
+    schema: {
+      tags: ['models'], summary: 'Import a TensorFlow.js layers model (model.json + float32 weights)',
+      body: ModelImportSchema, response: { 201: ModelCreatedSchema, ...errorResponses(400, 401, 409, 413) },
+    },
+  }, async (request, reply) => {
+    const { name, description, modelJson, weightsBase64 } = request.body;
+    const imported = await importTfjsLayersModel(modelJson, Buffer.from(weightsBase64, 'base64'));
+    const created = await models.create({
+      name, architecture: 'imported', description: description ?? '', inputShape: imported.inputShape,
+      numClasses: imported.numClasses, content: imported, source: 'import',
+    });
+    audit.record({ actor: 'admin', action: 'model.imported', target: created.model.id, details: { name, params: created.model.paramCount } });
+    reply.status(201);
+    return created;
+  });
+
+  app.get('/v1/models/:id', {
+    schema: { tags: ['models'], summary: 'Show a model with its versions', params: ModelParamsSchema, response: { 200: ModelDetailSchema, ...errorResponses(401, 404) } },
+  }, async (request) => {
+    const model = models.getModel(request.params.id);
+    return { ...model, versions: models.listVersions(model.id) };
+  });
+
+  app.get('/v1/models/:id/versions', {
+    schema: { tags: ['models'], summary: 'List versions', params: ModelParamsSchema, response: { 200: Type.Array(VersionSchema), ...errorResponses(401, 404) } },
+  }, async (request) => models.listVersions(models.getModel(request.params.id).id));
+
+  app.get('/v1/models/:id/versions/:version', {
+    schema: {
+      tags: ['models'], summary: 'Show a version with its lineage (metrics, producing round, parent chain)',
+      params: VersionParamsSchema, response: { 200: VersionDetailSchema, ...errorResponses(401, 404) },
+    },
+  }, async (request) => {
+    const version = models.resolveVersion(request.params.id, request.params.version);
+    const lineage = [];
+    for (let parent = version.parentVersionId; parent; ) {
+      const p = models.getVersion(parent);
+      lineage.push({ id: p.id, version: p.version, roundId: p.roundId });
+      parent = p.parentVersionId;
+    }
+    return { ...version, lineage };
+  });
+
+  app.get('/v1/models/:id/versions/:version/artifact', {
+    schema: {
+      tags: ['models'], summary: 'Download a version as a fedfleet ModelBlob (protobuf: topology + weights)',
+      params: VersionParamsSchema, querystring: ArtifactQuerySchema,
+      response: { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }), ...errorResponses(401, 404) },
+    },
+  }, async (request, reply) => {
+    const version = models.resolveVersion(request.params.id, request.params.version);
+    const artifact = await models.downlinkArtifact(version.id, request.query.encoding);
+    const bytes = await app.store.blobs.get(artifact.sha256);
+    reply.header('content-type', 'application/octet-stream').header('x-sha256', artifact.sha256);
+    return bytes;
+  });
+};

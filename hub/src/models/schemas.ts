@@ -1,0 +1,74 @@
+/** TypeBox schemas of the models API. */
+import Type from 'typebox';
+
+export const ModelSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  architecture: Type.String(),
+  description: Type.String(),
+  inputShape: Type.Array(Type.Integer()),
+  numClasses: Type.Integer(),
+  paramCount: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+  latestVersion: Type.Integer(),
+  latestVersionId: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const VersionSchema = Type.Object({
+  id: Type.String(),
+  modelId: Type.String(),
+  version: Type.Integer(),
+  parentVersionId: Type.Union([Type.String(), Type.Null()]),
+  roundId: Type.Union([Type.String(), Type.Null()]),
+  campaignId: Type.Union([Type.String(), Type.Null()]),
+  source: Type.String({ description: 'init | import | round' }),
+  format: Type.String(),
+  quantization: Type.String(),
+  sha256: Type.String(),
+  sizeBytes: Type.Integer(),
+  paramCount: Type.Integer(),
+  metrics: Type.Record(Type.String(), Type.Unknown()),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const VersionDetailSchema = Type.Intersect([
+  VersionSchema,
+  Type.Object({
+    lineage: Type.Array(Type.Object({ id: Type.String(), version: Type.Integer(), roundId: Type.Union([Type.String(), Type.Null()]) }), {
+      description: 'ancestors, parent first',
+    }),
+  }),
+]);
+
+export const ModelDetailSchema = Type.Intersect([ModelSchema, Type.Object({ versions: Type.Array(VersionSchema) })]);
+
+export const ModelCreateSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
+    architecture: Type.String({ minLength: 1, description: 'built-in architecture: mnist-2nn, tiny-cnn' }),
+    seed: Type.Integer({ minimum: 0, maximum: 4_294_967_295, default: 1, description: 'seed of the initial weights' }),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ModelImportSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    modelJson: Type.Record(Type.String(), Type.Unknown(), { description: 'the TensorFlow.js model.json' }),
+    weightsBase64: Type.String({ description: 'the weight files of every manifest group, concatenated in order, base64' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ModelCreatedSchema = Type.Object({ model: ModelSchema, version: VersionSchema });
+
+export const ModelParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+export const VersionParamsSchema = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 128 }),
+  version: Type.String({ minLength: 1, maxLength: 64, description: 'number, id or "latest"' }),
+});
+export const ArtifactQuerySchema = Type.Object({
+  encoding: Type.Union([Type.Literal('fp32'), Type.Literal('fp16'), Type.Literal('int8')], { default: 'fp32' }),
+});

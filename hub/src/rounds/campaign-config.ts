@@ -1,0 +1,73 @@
+/**
+ * What `POST /v1/rounds` accepts: one federated campaign of N rounds. Knob names follow what Flower users know
+ * (clients ≈ fraction_fit × fleet, minClients ≈ min_fit_clients, deadlineSec ≈ round_timeout — but per round),
+ * with Bonawitz et al. 2019's over-selection.
+ */
+import Type, { type Static } from 'typebox';
+import { STRATEGY_NAMES } from './strategies/index.js';
+
+export const CompressionSchema = Type.Union([Type.Literal('none'), Type.Literal('fp16'), Type.Literal('int8')], {
+  description: 'none = fp32; int8 = per-tensor symmetric, stochastic rounding on the uplink',
+});
+export type Compression = Static<typeof CompressionSchema>;
+
+export const CampaignRequestSchema = Type.Object(
+  {
+    model: Type.String({ minLength: 1, description: 'model id or name' }),
+    baseVersion: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })], { description: 'version number, id or "latest" (default)' })),
+    selector: Type.String({ default: '', maxLength: 2000, description: 'label selector of eligible devices' }),
+    rounds: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
+    clients: Type.Integer({ minimum: 1, maximum: 100_000, default: 10, description: 'K: valid updates a round waits for' }),
+    minClients: Type.Optional(Type.Integer({ minimum: 1, description: 'fewest valid updates to commit a round; default ⌈0.8 K⌉' })),
+    overSelect: Type.Number({ minimum: 1, maximum: 3, default: 1.3, description: 'selects ⌈K × overSelect⌉ devices' }),
+    deadlineSec: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 300, description: 'training deadline of each round' }),
+    selectionTimeoutSec: Type.Number({ minimum: 0, maximum: 86_400, default: 60, description: 'how long a round waits for enough eligible devices' }),
+    evaluate: Type.Boolean({ default: true, description: 'federated evaluation of every new version' }),
+    evalTimeoutSec: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 60 }),
+    epochs: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
+    batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 10 }),
+    learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 0.05 }),
+    maxExamples: Type.Integer({ minimum: 0, default: 0, description: 'cap on local examples per round; 0 = all' }),
+    strategy: Type.Union(STRATEGY_NAMES.map((name) => Type.Literal(name)), { default: 'fedavg' }),
+    strategyOptions: Type.Record(Type.String(), Type.Number(), { default: {} }),
+    compression: Type.Optional(CompressionSchema),
+    downlink: Type.Optional(CompressionSchema),
+    uplink: Type.Optional(CompressionSchema),
+    maxUpdateNorm: Type.Number({ minimum: 0, default: 1000, description: 'L2 bound on an update (delta); 0 = none' }),
+    seed: Type.Integer({ minimum: 0, maximum: 4_294_967_295, default: 1 }),
+    constraints: Type.Object(
+      {
+        maxTemperatureC: Type.Optional(Type.Number()),
+        minBatteryPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+        requireCharging: Type.Optional(Type.Boolean()),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CampaignRequest = Static<typeof CampaignRequestSchema>;
+
+/** The stored, fully resolved configuration of a campaign. */
+export interface CampaignConfig {
+  selector: string;
+  clients: number;
+  minClients: number;
+  overSelect: number;
+  deadlineSec: number;
+  selectionTimeoutSec: number;
+  evaluate: boolean;
+  evalTimeoutSec: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  proximalMu: number;
+  maxExamples: number;
+  strategy: string;
+  strategyOptions: Record<string, number>;
+  downlink: Compression;
+  uplink: Compression;
+  maxUpdateNorm: number;
+  seed: number;
+  constraints: { maxTemperatureC?: number; minBatteryPercent?: number; requireCharging?: boolean };
+}

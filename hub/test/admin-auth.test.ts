@@ -36,6 +36,18 @@ describe('admin authentication', () => {
           'GET /v1/fleet/health',
           'PATCH /v1/devices/:id',
           'POST /v1/enrollment-tokens',
+          'GET /v1/models',
+          'POST /v1/models',
+          'POST /v1/models/import',
+          'GET /v1/models/:id',
+          'GET /v1/models/:id/versions',
+          'GET /v1/models/:id/versions/:version',
+          'GET /v1/models/:id/versions/:version/artifact',
+          'GET /v1/rounds',
+          'POST /v1/rounds',
+          'GET /v1/rounds/:id',
+          'POST /v1/rounds/:id/cancel',
+          'GET /v1/update-rejections',
         ].sort(),
       );
       for (const { method, url } of adminRoutes) {

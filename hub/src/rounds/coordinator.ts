@@ -50,6 +50,8 @@ interface RoundRuntime {
   timer?: TimerHandle;
   /** Devices whose evaluation ended without a result (refused, failed, offline). */
   evalSettled: Set<string>;
+  /** A selection pass is running (they await the downlink artifact; one at a time). */
+  selecting: boolean;
 }
 
 const quantizationOf = (c: Compression): Quantization => (c === 'none' ? 'fp32' : c);
@@ -230,6 +232,21 @@ export class Coordinator {
   }
 
   private async select(roundId: string): Promise<void> {
+    const rt = this.runtimeOf(roundId);
+    if (rt.selecting) return;
+    rt.selecting = true;
+    try {
+      await this.selectOnce(roundId);
+    } catch (error) {
+      this.deps.log.error({ err: error, roundId }, 'selection failed');
+      const round = this.rounds.round(roundId);
+      if (round) this.failRound(round, `selection failed: ${(error as Error).message}`);
+    } finally {
+      rt.selecting = false;
+    }
+  }
+
+  private async selectOnce(roundId: string): Promise<void> {
     const { clock, registry } = this.deps;
     let round = this.rounds.round(roundId)!;
     if (round.state === 'created') round = this.transition(roundId, 'selecting');
@@ -650,7 +667,7 @@ export class Coordinator {
 
   private runtimeOf(roundId: string): RoundRuntime {
     let rt = this.runtime.get(roundId);
-    if (!rt) this.runtime.set(roundId, (rt = { evalSettled: new Set() }));
+    if (!rt) this.runtime.set(roundId, (rt = { evalSettled: new Set(), selecting: false }));
     return rt;
   }
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './tfjs.js';
 import type { ModelWeights } from '@fedfleet/proto';
 import { HubError } from '../errors.js';
 

@@ -3,7 +3,7 @@
  * The model is loaded with TensorFlow.js itself, so the topology is checked by the framework that will run it and
  * the weights come out in `model.getWeights()` order, whatever order the manifest listed them in.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './tfjs.js';
 import type { ModelWeights } from '@fedfleet/proto';
 import { HubError } from '../errors.js';
 import type { ModelContent } from './model-registry.js';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
-  ResultCode, type CommandKind, type CommandProps, type CommandResultProps, type HardwareProfileProps,
+  ResultCode, type CommandKind, type CommandProps, type CommandResultProps, type DeviceTopicKind, type HardwareProfileProps,
   type StatusProps, type TelemetryProps,
 } from '@fedfleet/proto';
 import { ArtifactFetcher } from './artifact-fetcher.js';
@@ -36,6 +36,8 @@ export interface AgentOptions {
   /** Chunk download tuning. */
   fetchChunkSize?: number;
   fetchChunkTimeoutMs?: number;
+  /** Largest envelope accepted from the hub (and sent); larger ones are dropped and counted. Default 4 MiB. */
+  maxPayloadBytes?: number;
 }
 
 export interface AgentEvents {
@@ -46,6 +48,8 @@ export interface AgentEvents {
   telemetry: [TelemetryProps];
   command: [{ commandId: string; kind: CommandKind | 'unknown' }];
   result: [CommandResultProps];
+  /** A message from the hub that was malformed, oversize or misplaced: dropped (see {@link Agent.rejectedMessages}). */
+  rejected: [{ code: string; kind: DeviceTopicKind }];
   fatal: [AgentError];
 }
 
@@ -67,6 +71,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly running = new Map<string, AbortController>();
   private readonly results = new Map<string, CommandResultProps | undefined>();
   private busyWith: string | undefined;
+  private rejectedCount = 0;
   private activeModel: { modelId: string; versionId: string } = { modelId: '', versionId: '' };
   private readonly bootAtMs = Date.now();
 
@@ -104,13 +109,27 @@ export class Agent extends EventEmitter<AgentEvents> {
     return this.busyWith !== undefined;
   }
 
+  /** Messages from the hub dropped because they were malformed, oversize or misplaced. */
+  get rejectedMessages(): number {
+    return this.rejectedCount;
+  }
+
   /** Bytes of artifacts received over MQTT. */
   get bytesFetched(): number {
     return this.fetcher.bytesReceived;
   }
 
-  /** Enrolls if needed, then connects. Resolves once the session is started (not necessarily connected). */
+  /**
+   * Enrolls if needed, then connects. Resolves once the session is started (not necessarily connected). May be
+   * called again after {@link stop} or {@link crash} to come back with a fresh session.
+   */
   async start(): Promise<void> {
+    if (this.session) {
+      const previous = this.session;
+      this.session = undefined;
+      previous.removeAllListeners();
+      await previous.stop('restart');
+    }
     this.creds = await this.options.credentials.load();
     if (!this.creds) {
       const enrollment = this.options.enrollment;
@@ -126,6 +145,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       status: () => this.status(),
       ...(this.options.keepaliveSec ? { keepaliveSec: this.options.keepaliveSec } : {}),
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+      ...(this.options.maxPayloadBytes ? { maxPayloadBytes: this.options.maxPayloadBytes } : {}),
       logger: this.log,
     });
     this.session = session;
@@ -139,12 +159,19 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.emit('offline', { reason });
     });
     session.on('reconnecting', (info) => this.emit('reconnecting', info));
+    session.on('rejected', (info) => {
+      this.rejectedCount += 1;
+      this.emit('rejected', info);
+    });
     session.on('fatal', (error) => {
       this.stopHeartbeat();
       this.emit('fatal', error);
     });
     session.on('message', ({ kind, envelope }) => {
-      if (kind === 'cmd' && envelope.command) void this.onCommand(envelope.command);
+      if (kind === 'cmd' && envelope.command) {
+        // A reply that cannot be sent (the session ended meanwhile) must not become an unhandled rejection.
+        this.onCommand(envelope.command).catch((error: Error) => this.log.warn({ err: error.message }, 'command reply not sent'));
+      }
       else if (kind === 'chunk' && envelope.chunk) this.fetcher.onChunk(envelope.chunk);
     });
     session.start();
@@ -158,21 +185,32 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.session?.stop(reason);
   }
 
-  /** Fault injection: drop the connection without DISCONNECT so the broker publishes the last will. */
+  /**
+   * Fault injection: behaves like the process dying — the connection drops without DISCONNECT (the broker publishes
+   * the last will), running commands are abandoned and nothing reconnects until {@link start} is called again.
+   */
   crash(): void {
+    this.stopHeartbeat();
+    for (const [commandId, controller] of this.running) {
+      controller.abort(new AgentError('AGENT_ERR_CANCELLED', 'crashed'));
+      // Forget it unless it already has a result, so that the hub's redelivery after the restart is run again.
+      if (this.results.get(commandId) === undefined) this.results.delete(commandId);
+    }
+    this.running.clear();
+    this.busyWith = undefined;
     this.session?.crash();
   }
 
   /** Records the model the device now serves; the next status carries it. */
   setActiveModel(modelId: string, versionId: string): void {
     this.activeModel = { modelId, versionId };
-    void this.session?.publishStatus();
+    this.refreshStatus();
   }
 
   setHeartbeat(heartbeatSec: number): void {
     this.heartbeatSec = heartbeatSec;
     if (this.heartbeatTimer) this.startHeartbeat();
-    void this.session?.publishStatus();
+    this.refreshStatus();
   }
 
   private status(): StatusProps {
@@ -185,6 +223,14 @@ export class Agent extends EventEmitter<AgentEvents> {
       heartbeatSec: this.heartbeatSec,
       bootAtMs: this.bootAtMs,
     };
+  }
+
+  /**
+   * Re-publishes the status in the background. A publish that fails (the session is stopping or crashed) is logged:
+   * as an unhandled rejection it would end the process (tfjs-backend-wasm rethrows those as uncaught exceptions).
+   */
+  private refreshStatus(): void {
+    this.session?.publishStatus().catch((error: Error) => this.log.debug({ err: error.message }, 'status not published'));
   }
 
   private requireSession(): DeviceSession {
@@ -224,6 +270,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     const commandId = command.commandId ?? '';
     const kind = (command as { kind?: CommandKind }).kind;
     this.emit('command', { commandId, kind: kind ?? 'unknown' });
+    if (!commandId) {
+      // Without an id a command can be neither de-duplicated nor answered meaningfully.
+      await this.sendResult({ commandId, code: ResultCode.RESULT_CODE_REFUSED, errorCode: 'AGENT_ERR_BAD_COMMAND', reason: 'command without commandId' }).catch(() => {});
+      return;
+    }
     if (this.results.has(commandId)) {
       // [MQTT-4.3.2] QoS 1 may redeliver: answer again with the result we have, never run twice.
       const previous = this.results.get(commandId);
@@ -249,7 +300,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.running.set(commandId, controller);
     if (handler.exclusive) {
       this.busyWith = commandId;
-      void this.session?.publishStatus();
+      this.refreshStatus();
     }
     const ctx = this.context(commandId, controller.signal);
     try {
@@ -268,7 +319,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.running.delete(commandId);
       if (this.busyWith === commandId) {
         this.busyWith = undefined;
-        void this.session?.publishStatus();
+        this.refreshStatus();
       }
     }
   }
@@ -299,7 +350,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const commandId = result.commandId ?? '';
     const code = result.code ?? ResultCode.RESULT_CODE_UNSPECIFIED;
     // Only final outcomes are replayed on redelivery; ACCEPTED is a waypoint.
-    if (code !== ResultCode.RESULT_CODE_ACCEPTED) this.remember(commandId, result);
+    if (commandId && code !== ResultCode.RESULT_CODE_ACCEPTED) this.remember(commandId, result);
     this.emit('result', result);
     await this.requireSession().publish('reply', { commandResult: result });
   }

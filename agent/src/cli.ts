@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent } from './agent.js';
 import { FileArtifactCache } from './artifact-cache.js';
@@ -9,7 +9,6 @@ import { AgentError } from './errors.js';
 import { jsonLogger } from './logger.js';
 import { detectProfile } from './profile.js';
 import { SystemTelemetry } from './telemetry.js';
-import { join } from 'node:path';
 
 const USAGE = `usage: fedfleet agent --hub <url> --token <enrollment token> --data-dir <dir> [options]
 
@@ -22,6 +21,7 @@ const USAGE = `usage: fedfleet agent --hub <url> --token <enrollment token> --da
   --keepalive-sec <n>    MQTT keepalive (default 15)
   --data <spec>          local training data: a sample folder or mnist:<iid|shards|dirichlet:a>:<i>/<n>
   --log-level <level>    debug | info | warn | error (default info)
+  -h, --help             this text
 `;
 
 /** Reads flags and environment into a validated config. Exported for tests. */
@@ -59,8 +59,20 @@ export function agentConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   return validateAgentConfig(raw);
 }
 
-/** `fedfleet agent`: runs until SIGINT/SIGTERM; exit code 0 on a clean stop, 1 on a fatal error. */
-export async function runAgentCommand(argv: string[]): Promise<number> {
+export interface AgentCommandOptions {
+  /**
+   * Folder holding the `tfjs-backend-wasm*.wasm` files. The bundled agent (`npm run build:agent`) passes its own
+   * folder; the backend is then initialised at start, so missing wasm files show up at once in the log.
+   */
+  wasmDir?: string;
+}
+
+/** `fedfleet agent`: runs until SIGINT/SIGTERM; exit code 0 on a clean stop, 1 on a fatal error, 2 on usage errors. */
+export async function runAgentCommand(argv: string[], options: AgentCommandOptions = {}): Promise<number> {
+  if (argv.some((arg) => arg === '--help' || arg === '-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   let config: AgentConfig;
   try {
     config = agentConfigFromArgs(argv);
@@ -82,6 +94,16 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   } catch (error) {
     process.stderr.write(`error ${(error as AgentError).code ?? 'AGENT_ERR_CONFIG'}: ${(error as Error).message}\n`);
     return 2;
+  }
+  if (options.wasmDir) {
+    const { initBackend } = await import('./ml/index.js');
+    try {
+      const backend = await initBackend('auto', { wasmDir: options.wasmDir });
+      if (backend === 'cpu') log.warn({ backend, wasmDir: options.wasmDir }, 'wasm backend unavailable (are the .wasm files next to the agent?): training will be slow');
+      else log.info({ backend, wasmDir: options.wasmDir }, 'ml backend ready');
+    } catch (error) {
+      log.warn({ code: (error as AgentError).code, err: (error as Error).message, wasmDir: options.wasmDir }, 'no ml backend: training and evaluation will fail');
+    }
   }
   const profile = await detectProfile(config.dataDir);
   const agent = new Agent({

@@ -34,6 +34,24 @@ export interface SessionEvents {
 // MQTT 3.1.1 CONNACK 4/5 and MQTT 5 reason codes 134/135 mean the credentials are not (or no longer) valid.
 const AUTH_FAILURE_CODES = new Set([4, 5, 134, 135]);
 
+/** How long a graceful stop waits for the OFFLINE status and the DISCONNECT before it drops the connection. */
+const STOP_GRACE_MS = 5_000;
+
+/** Settles with `promise`, or with 'timeout' after `ms`, or with 'closed' when the connection closes first. */
+function untilSettledOrGone<T>(promise: Promise<T>, client: MqttClient, ms: number): Promise<T | 'timeout' | 'closed'> {
+  let timer: NodeJS.Timeout | undefined;
+  let onClose: (() => void) | undefined;
+  const gone = new Promise<'timeout' | 'closed'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+    onClose = () => resolve('closed');
+    client.once('close', onClose);
+  });
+  return Promise.race([promise, gone]).finally(() => {
+    clearTimeout(timer);
+    client.off('close', onClose!);
+  });
+}
+
 /**
  * The device's MQTT session: connects with a last will, publishes its retained status on every (re)connect,
  * subscribes to its own `cmd` and `chunk`, and reconnects with exponential backoff and jitter. mqtt.js' own fixed
@@ -45,6 +63,8 @@ export class DeviceSession extends EventEmitter<SessionEvents> {
   private readonly log: Logger;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Why the session ended on purpose (reported with the `disconnected` event). */
+  private stopReason: string | undefined;
   private connectedOnce = false;
 
   constructor(private readonly options: SessionOptions) {
@@ -100,25 +120,44 @@ export class DeviceSession extends EventEmitter<SessionEvents> {
     await this.publish('status', { status: { ...this.options.status(), state: DeviceState.DEVICE_STATE_ONLINE } }, { retain: true });
   }
 
-  /** Graceful stop: publish OFFLINE (retained) so the hub need not wait for a timeout, then disconnect. */
+  /**
+   * Graceful stop: publish OFFLINE (retained) so the hub need not wait for a timeout, then DISCONNECT. Bounded: when
+   * the broker is unreachable, or does not answer within a few seconds, the connection is dropped instead, so a
+   * stopping agent never hangs on messages it could not deliver.
+   */
   async stop(reason = 'shutdown'): Promise<void> {
     this.stopped = true;
+    this.stopReason ??= 'stopped';
     clearTimeout(this.reconnectTimer);
     const client = this.client;
     if (!client) return;
     if (client.connected) {
-      try {
-        await this.publish('status', { status: { ...this.options.status(), state: DeviceState.DEVICE_STATE_OFFLINE, reason } }, { retain: true });
-      } catch (error) {
-        this.log.warn({ err: (error as Error).message }, 'could not publish offline status');
-      }
+      const offline = this.publish('status', { status: { ...this.options.status(), state: DeviceState.DEVICE_STATE_OFFLINE, reason } }, { retain: true });
+      const outcome = await untilSettledOrGone(offline, client, STOP_GRACE_MS).catch((error: Error) => error);
+      if (outcome !== undefined) this.log.warn({ err: typeof outcome === 'string' ? outcome : outcome.message }, 'could not publish offline status');
     }
-    await client.endAsync();
+    // mqtt.js sends a clean DISCONNECT only once every QoS 1 message is acknowledged, and without a connection that
+    // wait never ends: give the broker a moment to acknowledge, then disconnect cleanly or drop the connection.
+    if (client.connected && Object.keys(client.outgoing).length > 0) {
+      const drained = new Promise<void>((resolve) => client.once('outgoingEmpty', resolve));
+      await untilSettledOrGone(drained, client, STOP_GRACE_MS);
+    }
+    const clean = client.connected && Object.keys(client.outgoing).length === 0;
+    await client.endAsync(!clean);
   }
 
-  /** Drops the TCP connection without a clean DISCONNECT (tests, fault injection): the broker sends the will. */
+  /**
+   * Fault injection: behaves like the process dying — the TCP connection drops without a DISCONNECT (so the broker
+   * publishes the last will) and nothing reconnects. Start a new session to come back.
+   */
   crash(): void {
-    this.client?.stream?.destroy();
+    this.stopped = true;
+    this.stopReason ??= 'crashed';
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    if (!client) return;
+    client.stream?.destroy();
+    client.end(true);
   }
 
   private encode(props: Omit<EnvelopeProps, 'deviceId'>): Uint8Array {
@@ -146,7 +185,8 @@ export class DeviceSession extends EventEmitter<SessionEvents> {
     const kind = topic.slice(topic.lastIndexOf('/') + 1) as DeviceTopicKind;
     try {
       const options = this.options.maxPayloadBytes === undefined ? {} : { maxBytes: this.options.maxPayloadBytes };
-      const envelope = decodeEnvelope(payload, { ...options, topicKind: kind });
+      // The hub addresses every envelope to the device it publishes to; anything else on our topics is misplaced.
+      const envelope = decodeEnvelope(payload, { ...options, topicKind: kind, deviceId: this.deviceId });
       this.emit('message', { kind, envelope });
     } catch (error) {
       const code = isProtoError(error) ? error.code : 'PROTO_ERR_MALFORMED';
@@ -160,6 +200,7 @@ export class DeviceSession extends EventEmitter<SessionEvents> {
       const fatal = new AgentError('AGENT_ERR_CREDENTIALS_REJECTED', `broker answered ${error.message}`, { cause: error });
       this.log.error({ code: fatal.code, deviceId: this.deviceId }, fatal.message);
       this.stopped = true;
+      this.stopReason ??= 'credentials rejected';
       clearTimeout(this.reconnectTimer);
       this.client?.end(true);
       this.emit('fatal', fatal);
@@ -169,7 +210,7 @@ export class DeviceSession extends EventEmitter<SessionEvents> {
   }
 
   private onClose(): void {
-    if (this.connectedOnce) this.emit('disconnected', { reason: this.stopped ? 'stopped' : 'connection lost' });
+    if (this.connectedOnce) this.emit('disconnected', { reason: this.stopReason ?? 'connection lost' });
     this.connectedOnce = false;
     if (this.stopped || this.reconnectTimer) return;
     const delayMs = this.backoff.nextDelayMs();
@@ -177,7 +218,10 @@ export class DeviceSession extends EventEmitter<SessionEvents> {
     this.log.info({ delayMs, attempt: this.backoff.attempts }, 'reconnecting');
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (!this.stopped) this.client?.reconnect();
+      const client = this.client;
+      // Keep the stores: mqtt.js' reconnect() otherwise starts empty ones, losing the QoS 1 messages published while
+      // offline (replies, updates) and leaving their promises pending forever.
+      if (!this.stopped && client) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
     }, delayMs);
   }
 }

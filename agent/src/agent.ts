@@ -308,7 +308,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     } catch (error) {
       const cancelled = controller.signal.aborted || errorCodeOf(error) === 'AGENT_ERR_CANCELLED';
       this.log.warn({ commandId, code: errorCodeOf(error), err: (error as Error).message }, 'command failed');
-      await ctx
+      // Not awaited: the work has stopped, so the slot is free now, not one round trip later — the hub may already
+      // be sending the next task (QoS 1 keeps this result ahead of the answer to it).
+      void ctx
         .reply({
           code: cancelled ? ResultCode.RESULT_CODE_CANCELLED : ResultCode.RESULT_CODE_FAILED,
           errorCode: cancelled ? 'AGENT_ERR_CANCELLED' : errorCodeOf(error),

@@ -85,7 +85,10 @@ export function trainHandler(options: TrainHandlerOptions): CommandHandler {
           metrics: result.metrics,
         },
       });
-      await ctx.reply({ code: ResultCode.RESULT_CODE_DONE, roundId: task.roundId });
+      // The acknowledged update is stored at the hub: the task is done and the device free. The hub may close the
+      // round on this update and send the next round's task at once, so the DONE result (QoS 1, delivered in order)
+      // is not awaited — waiting for its round trip would refuse that task as busy.
+      ctx.reply({ code: ResultCode.RESULT_CODE_DONE, roundId: task.roundId }).catch((error: Error) => ctx.log.warn({ err: error.message }, 'DONE not sent'));
       ctx.log.info({ roundId: task.roundId, examples: result.exampleCount, params: paramCount(result.delta), accuracyAfter: result.metrics.accuracyAfter }, 'update sent');
     },
   };

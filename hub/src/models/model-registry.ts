@@ -69,6 +69,11 @@ export interface NewVersion {
   campaignId?: string;
   weights: ModelWeights;
   metrics?: Record<string, unknown>;
+  /**
+   * Checked in the transaction that inserts the version: when it returns false (e.g. the round was cancelled while
+   * the artifact was written) nothing is registered and {@link ModelRegistry.addRoundVersion} resolves to undefined.
+   */
+  onlyIf?: () => boolean;
 }
 
 interface ModelRow {
@@ -128,9 +133,9 @@ export class ModelRegistry {
 
   /**
    * Registers the version a round produced. Idempotent by round: a hub that crashed after registering and
-   * before committing the round gets the same version back instead of a second one.
+   * before committing the round gets the same version back instead of a second one. Undefined when `onlyIf` said no.
    */
-  async addRoundVersion(input: NewVersion): Promise<VersionRecord> {
+  async addRoundVersion(input: NewVersion): Promise<VersionRecord | undefined> {
     if (input.roundId) {
       const existing = this.store.db.prepare<[string], { id: string }>('SELECT id FROM model_versions WHERE round_id = ?').get(input.roundId);
       if (existing) return this.getVersion(existing.id);
@@ -140,7 +145,8 @@ export class ModelRegistry {
     const content = { topologyJson, weights: input.weights };
     const artifact = await this.store.blobs.put(encodeModelBlob(content, ENCODINGS.fp32), MODEL_BLOB_MEDIA_TYPE);
     const versionId = randomUUID();
-    this.store.transaction(() => {
+    const inserted = this.store.transaction(() => {
+      if (input.onlyIf && !input.onlyIf()) return false;
       const next = this.store.db
         .prepare<[string], { next: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM model_versions WHERE model_id = ?')
         .get(input.modelId)!.next;
@@ -149,7 +155,9 @@ export class ModelRegistry {
         campaignId: input.campaignId ?? null, source: 'round', sha256: artifact.sha256, sizeBytes: artifact.sizeBytes,
         paramCount: paramCount(input.weights), metrics: input.metrics ?? {}, now: this.clock.now(),
       });
+      return true;
     });
+    if (!inserted) return undefined;
     this.content.set(versionId, content);
     this.trimCache();
     return this.getVersion(versionId);

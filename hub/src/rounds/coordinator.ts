@@ -403,23 +403,30 @@ export class Coordinator {
         ...round.metrics, updates: participants.length, examples, trainLoss: sums.trainLoss / examples,
         accuracyBeforeLocal: sums.before / examples, accuracyAfterLocal: sums.after / examples,
       };
+      // An operator may cancel the round while its updates are read: then no version is registered for it.
+      const stillAggregating = () => this.rounds.round(roundId)?.state === 'aggregating';
       const version = await registry.addRoundVersion({
         modelId: campaign.modelId, parentVersionId: round.baseVersionId, roundId, campaignId: campaign.id, weights,
         metrics: { round: round.number, updates: participants.length, examples, trainLoss: metrics.trainLoss },
+        onlyIf: stillAggregating,
       });
+      if (!version) return;
       const strategyState = strategy.saveState();
       const nowMs = clock.now();
       const evaluators = campaign.config.evaluate
         ? participants.filter((p) => this.deps.broker.isConnected(p.deviceId)).map((p) => ({ deviceId: p.deviceId, commandId: randomUUID() }))
         : [];
       const evalDeadlineAtMs = nowMs + campaign.config.evalTimeoutSec * 1000;
-      this.deps.store.transaction(() => {
+      const advanced = this.deps.store.transaction(() => {
+        if (!stillAggregating()) return false;
         this.rounds.setResult(roundId, version.id, nowMs);
         this.rounds.setMetrics(roundId, metrics, nowMs);
         this.rounds.advanceCampaign(campaign.id, version.id, strategyState, nowMs);
         for (const e of evaluators) this.rounds.setEvalCommand(roundId, e.deviceId, e.commandId);
         if (evaluators.length > 0) this.rounds.startEvaluating(roundId, evalDeadlineAtMs, nowMs);
+        return true;
       });
+      if (!advanced) return;
       log.info({ roundId, number: round.number, versionId: version.id, version: version.version, updates: participants.length }, 'round aggregated');
       if (evaluators.length === 0) {
         await this.commit(roundId);
@@ -429,6 +436,7 @@ export class Coordinator {
       this.armTimer(roundId, evalDeadlineAtMs, () => void this.commit(roundId));
       await Promise.all(evaluators.map((e) => this.sendEvalTask(roundId, e.deviceId, e.commandId)));
     } catch (error) {
+      if (this.rounds.round(roundId)?.state !== 'aggregating') return; // cancelled meanwhile (its spool is gone)
       log.error({ err: error, roundId }, 'aggregation failed');
       // Aggregation failures are deterministic (bad state, too few updates): retrying would fail again.
       this.failRound(this.rounds.round(roundId)!, `aggregation failed: ${(error as Error).message}`);
@@ -550,7 +558,8 @@ export class Coordinator {
       throw error;
     }
     const bytes = WeightUpdate.encode(update).finish();
-    const ref = await this.spool.write(roundId, `${deviceId}-${message.envelope.msgId || randomUUID()}`, bytes);
+    // Never the device's msgId: it is free text from the device and would become a path.
+    const ref = await this.spool.write(roundId, `${deviceId}-${randomUUID()}`, bytes);
     const m = update.metrics ?? {};
     const accepted = this.deps.store.transaction(() => {
       // The round may have left `training` while the file was written: then this update is late, not counted.
@@ -646,10 +655,13 @@ export class Coordinator {
   private onDeviceOnline(deviceId: string): void {
     for (const round of this.rounds.activeRounds()) {
       if (round.state === 'selecting') void this.select(round.id);
-      // A participant that reconnects (e.g. after a hub restart lost its session) gets its task again; the agent
-      // answers a task it already ran from its memory of command ids instead of running it twice.
+      // A participant that reconnects (e.g. after a hub restart lost its session) gets its train or eval task again;
+      // the agent answers a task it already ran from its memory of command ids instead of running it twice.
       const p = this.rounds.participant(round.id, deviceId);
       if (round.state === 'training' && p && isPending(p.state)) void this.sendTrainTask(round.id, deviceId, p.commandId);
+      else if (round.state === 'evaluating' && p?.evalCommandId && p.evalAccuracy === null && !this.runtimeOf(round.id).evalSettled.has(deviceId)) {
+        void this.sendEvalTask(round.id, deviceId, p.evalCommandId);
+      }
     }
   }
 

@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
+/** One path segment, short enough for any file system: what ends up in a file name must never walk the tree. */
+const SAFE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
+
 export class UpdateSpool {
   constructor(private readonly dir: string) {}
 
@@ -14,11 +17,12 @@ export class UpdateSpool {
     return join(this.dir, roundId);
   }
 
-  /** Writes one update durably; returns the reference stored with the participant. */
-  async write(roundId: string, deviceId: string, bytes: Uint8Array): Promise<string> {
+  /** Writes one update durably under `<name>.pb`; returns the reference stored with the participant. */
+  async write(roundId: string, name: string, bytes: Uint8Array): Promise<string> {
+    if (!SAFE_NAME.test(name) || !SAFE_NAME.test(roundId)) throw new Error(`unsafe spool name ${JSON.stringify(name)}`);
     const dir = this.roundDir(roundId);
     await mkdir(dir, { recursive: true });
-    const ref = `${deviceId}.pb`;
+    const ref = `${name}.pb`;
     const temp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
     const handle = await open(temp, 'wx');
     try {

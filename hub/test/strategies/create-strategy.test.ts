@@ -30,7 +30,7 @@ describe('createStrategy', () => {
 
   it('fills the documented defaults (Flower where it has one)', () => {
     expect(resolveStrategyOptions('fedavgm')).toMatchObject({ serverLr: 1, momentum: 0.9 });
-    expect(resolveStrategyOptions('fedadam')).toMatchObject({ serverLr: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9 });
+    expect(resolveStrategyOptions('fedadam')).toMatchObject({ serverLr: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
     expect(resolveStrategyOptions('fedtrimmedavg')).toMatchObject({ trimFraction: 0.2 });
     expect(resolveStrategyOptions('krum')).toMatchObject({ byzantine: 0, multiKrum: 0 });
     expect(resolveStrategyOptions('fedprox')).toMatchObject({ proximalMu: 0.01 });

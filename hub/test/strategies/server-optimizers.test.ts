@@ -91,11 +91,19 @@ describe('FedAdam (Reddi et al. 2021)', () => {
     expect(w2[0].data[1]).toBeCloseTo(w1[0].data[1] + step2, 6);
   });
 
-  it('is invariant to the scale of the updates (per-coordinate adaptivity), unlike FedAvg', () => {
+  it('is invariant to the scale of the updates when τ is negligible (per-coordinate adaptivity), unlike FedAvg', () => {
+    const options = { serverLr: 0.1, tau: 1e-9 };
+    const small = round(createStrategy('fedadam', options), vec([0, 0]), [1e-4, -1e-4]);
+    const large = round(createStrategy('fedadam', options), vec([0, 0]), [10, -10]);
+    expect(small[0].data[0]).toBeCloseTo(large[0].data[0], 4);
+    expect(small[0].data[0]).toBeCloseTo(0.1, 4); // one step of size η
+  });
+
+  it('damps small updates with the default τ = 1e-3 (Reddi et al. 2021), so noise does not move weights by η', () => {
     const small = round(createStrategy('fedadam'), vec([0, 0]), [1e-4, -1e-4]);
     const large = round(createStrategy('fedadam'), vec([0, 0]), [10, -10]);
-    expect(small[0].data[0]).toBeCloseTo(large[0].data[0], 4);
-    expect(small[0].data[0]).toBeCloseTo(0.1, 4); // default η = 0.1 (Flower eta)
+    expect(Math.abs(small[0].data[0])).toBeLessThan(Math.abs(large[0].data[0]) / 5);
+    expect(large[0].data[0]).toBeCloseTo(0.01, 3); // default η = 0.01
   });
 });
 

@@ -92,11 +92,11 @@ export class Coordinator {
   // ---------------------------------------------------------------------------------------------------------
   // Campaigns
 
-  /** Validates the request, stores the campaign and starts its first round. */
-  startCampaign(request: CampaignRequest): CampaignRecord {
-    const { registry, clock } = this.deps;
-    const model = registry.getModel(request.model);
-    const base = registry.resolveVersion(model.id, request.baseVersion ?? 'latest');
+  /**
+   * The checks of a campaign request that do not depend on its model (selector, strategy and its options, client
+   * counts); throws the HubError a bad request gets. Returns the campaign's strategy and minimum client count.
+   */
+  checkCampaign(request: CampaignRequest): { strategy: Strategy; minClients: number } {
     parseSelector(request.selector); // HUB_ERR_BAD_SELECTOR before anything is stored
     let strategy: Strategy;
     try {
@@ -112,6 +112,15 @@ export class Coordinator {
           (strategy.minUpdates > 1 ? ` (${request.strategy} needs at least ${strategy.minUpdates} updates)` : ''),
       });
     }
+    return { strategy, minClients };
+  }
+
+  /** Validates the request, stores the campaign and starts its first round. */
+  startCampaign(request: CampaignRequest): CampaignRecord {
+    const { registry, clock } = this.deps;
+    const model = registry.getModel(request.model);
+    const base = registry.resolveVersion(model.id, request.baseVersion ?? 'latest');
+    const { strategy, minClients } = this.checkCampaign(request);
     const compression = request.compression ?? 'none';
     const config: CampaignConfig = {
       selector: request.selector, clients: request.clients, minClients, overSelect: request.overSelect,

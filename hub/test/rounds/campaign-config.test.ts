@@ -41,6 +41,32 @@ describe('POST /v1/rounds configuration errors', () => {
     expect([missing.status, missing.body.error.code]).toEqual([404, 'HUB_ERR_CAMPAIGN_NOT_FOUND']);
   });
 
+  it('a built-in architecture name creates that model on first use, only for a valid request, and reuses it', async () => {
+    const { api } = await startRoundHub({ listen: false });
+    interface Model { id: string; name: string; architecture: string; latestVersion: number }
+    const models = async () => (await api<Model[]>('GET', '/v1/models')).body.filter((m) => m.name === 'tiny-cnn');
+
+    // A refused request creates nothing, and an unknown name is still unknown.
+    expect((await api<ErrorBody>('POST', '/v1/rounds', { model: 'tiny-cnn', clients: 2, selector: 'a=b=c' })).body.error.code).toBe('HUB_ERR_BAD_SELECTOR');
+    expect((await api<ErrorBody>('POST', '/v1/rounds', { model: 'tiny-cnn', clients: 2, baseVersion: 3 })).body.error.code).toBe('HUB_ERR_MODEL_NOT_FOUND');
+    expect((await api<ErrorBody>('POST', '/v1/rounds', { model: 'small-cnn', clients: 2 })).body.error.code).toBe('HUB_ERR_MODEL_NOT_FOUND');
+    expect(await models()).toEqual([]);
+
+    const first = await api<{ id: string; modelId: string; baseVersionId: string }>('POST', '/v1/rounds', { model: 'tiny-cnn', clients: 2, seed: 7 });
+    expect(first.status).toBe(201);
+    const [created] = await models();
+    expect(created).toMatchObject({ id: first.body.modelId, architecture: 'tiny-cnn', latestVersion: 1 });
+    const version = await api<{ id: string; metrics: Record<string, unknown> }>('GET', `/v1/models/${created!.id}/versions/1`);
+    expect([version.body.id, version.body.metrics.seed]).toEqual([first.body.baseVersionId, 7]);
+    const audit = await api<{ action: string; target: string }[]>('GET', '/v1/audit?action=model.created');
+    expect(audit.body.map((a) => a.target)).toEqual([created!.id]);
+
+    await api('POST', `/v1/rounds/${first.body.id}/cancel`);
+    const second = await api<{ modelId: string }>('POST', '/v1/rounds', { model: 'tiny-cnn', clients: 2 });
+    expect([second.status, second.body.modelId]).toEqual([201, created!.id]);
+    expect(await models()).toHaveLength(1);
+  });
+
   it('stores the resolved configuration of an accepted campaign (defaults filled in)', async () => {
     const { api, model } = await startRoundHub({ listen: false });
     const response = await api<{ id: string; state: string; baseVersionId: string; config: Record<string, unknown>; rounds: unknown[] }>(

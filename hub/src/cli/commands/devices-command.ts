@@ -52,7 +52,7 @@ export async function runDevicesCommand(argv: string[], io: CliIo): Promise<numb
       if (devices.length === 0) return println(io.stdout, 'no devices'), 0;
       const now = Date.now();
       println(io.stdout, formatTable(
-        ['ID', 'NAME', 'STATUS', 'LAST SEEN', 'CPU', 'TEMP', 'VERSION', 'LABELS'],
+        ['ID', 'NAME', 'STATUS', 'LAST SEEN', 'CPU', 'TEMP', 'MODEL VERSION', 'LABELS'],
         devices.map((d) => [
           d.id,
           d.name,

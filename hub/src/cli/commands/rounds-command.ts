@@ -160,7 +160,7 @@ async function watch(client: HubClient, io: CliIo, id: string, pollMs: number): 
     await new Promise((resolve) => setTimeout(resolve, pollMs));
     campaign = await client.request<CampaignDetailJson>('GET', `/v1/rounds/${id}`);
   }
-  progress.finish(campaign.state);
+  if (io.stderr.isTTY) progress.finish(campaign.state); // otherwise the line below says it
   println(io.stdout, `campaign ${campaign.id} ${campaign.state}: ${campaign.roundsDone}/${campaign.roundsTotal} rounds, final accuracy ${fmtAcc(campaign.accuracy.at(-1))}${campaign.error ? `, ${campaign.error}` : ''}`);
   return campaign.state === 'completed' ? 0 : 1;
 }

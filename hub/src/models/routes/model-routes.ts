@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { errorResponses } from '../../http/error-schema.js';
-import { createInitialModel, getArchitecture } from '../architectures.js';
+import { createBuiltinModel } from '../builtin-model.js';
 import { importTfjsLayersModel } from '../import-tfjs.js';
 import {
   ArtifactQuerySchema, ModelCreateSchema, ModelCreatedSchema, ModelDetailSchema, ModelImportSchema, ModelParamsSchema,
@@ -26,12 +26,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const { name, architecture, seed, description } = request.body;
-    const arch = getArchitecture(architecture);
-    const created = await models.create({
-      name, architecture: arch.id, description: description ?? arch.description, inputShape: arch.inputShape,
-      numClasses: arch.numClasses, content: createInitialModel(arch.id, seed), source: 'init', metrics: { seed },
-    });
-    audit.record({ actor: 'admin', action: 'model.created', target: created.model.id, details: { name, architecture, seed } });
+    const created = await createBuiltinModel(models, audit, { name, architecture, seed, description });
     reply.status(201);
     return created;
   });

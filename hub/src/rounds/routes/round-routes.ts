@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { errorResponses } from '../../http/error-schema.js';
+import { modelForCampaign } from '../../models/builtin-model.js';
 import { CampaignRequestSchema } from '../campaign-config.js';
 import { campaignSummaryView, campaignView } from '../round-views.js';
 import { CampaignDetailSchema, CampaignListQuerySchema, CampaignParamsSchema, CampaignSchema, RejectionCountSchema } from '../schemas.js';
@@ -15,6 +16,13 @@ export const roundRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: CampaignDetailSchema, ...errorResponses(400, 401, 404) },
     },
   }, async (request, reply) => {
+    // A built-in architecture's name stands for a model of that architecture, created on first use — only for a
+    // request that is otherwise valid, so a refused campaign leaves nothing behind.
+    app.coordinator.checkCampaign(request.body);
+    const { baseVersion } = request.body;
+    if (baseVersion === undefined || baseVersion === 'latest') {
+      await modelForCampaign(app.models, app.audit, request.body.model, request.body.seed ?? 1);
+    }
     const campaign = app.coordinator.startCampaign(request.body);
     app.audit.record({ actor: 'admin', action: 'campaign.started', target: campaign.id, details: { ...request.body } });
     reply.status(201);

@@ -28,6 +28,25 @@ Runs N simulated devices in this process, each with its own MQTT session, creden
   --log-level <level>      debug | info | warn | error (default warn)
 `;
 
+class SimCliError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+async function createEnrollmentToken(hubUrl: string, admin: string, labels: Record<string, string>, maxUses: number): Promise<string> {
+  const response = await fetch(`${hubUrl}/v1/enrollment-tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ labels, maxUses, ttlSec: 3600 }),
+  }).catch((error: Error) => error);
+  if (response instanceof Error || !response.ok) {
+    const detail = response instanceof Error ? response.message : await response.text();
+    throw new SimCliError('HUB_ERR_HUB_UNREACHABLE', `could not create an enrollment token at ${hubUrl}: ${detail}`);
+  }
+  return ((await response.json()) as { token: string }).token;
+}
+
 async function adminToken(flag: string | undefined, hubDataDir: string): Promise<string | undefined> {
   if (flag) return flag;
   if (process.env.FEDFLEET_ADMIN_TOKEN) return process.env.FEDFLEET_ADMIN_TOKEN;
@@ -70,27 +89,16 @@ export async function runSimCommand(argv: string[]): Promise<number> {
   const log = jsonLogger((values['log-level'] ?? 'warn') as 'warn', { component: 'sim' });
   const credentialsFile = resolve(values['data-dir'] ?? './sim-data', 'credentials.json');
 
-  let token = values.token;
-  if (!token) {
+  // Without --token, a token for just the devices that have no saved credentials, made with the admin token.
+  let enrollmentToken: string | ((needed: number) => Promise<string>) | undefined = values.token;
+  if (!enrollmentToken) {
     const admin = await adminToken(values['admin-token'], values['hub-data-dir'] ?? './data');
-    if (admin) {
-      const response = await fetch(`${hubUrl}/v1/enrollment-tokens`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ labels: { sim: 'true', ...labels }, maxUses: devices, ttlSec: 3600 }),
-      }).catch((error: Error) => error);
-      if (response instanceof Error || !response.ok) {
-        const detail = response instanceof Error ? response.message : await response.text();
-        process.stderr.write(`error HUB_ERR_HUB_UNREACHABLE: could not create an enrollment token at ${hubUrl}: ${detail}\n`);
-        return 1;
-      }
-      token = ((await response.json()) as { token: string }).token;
-    }
+    if (admin) enrollmentToken = (needed) => createEnrollmentToken(hubUrl, admin, { sim: 'true', ...labels }, needed);
   }
 
   const fleet = new SimFleet({
     hubUrl, devices, firstIndex, fleetSize, profile, labels, credentialsFile, logger: log,
-    ...(token ? { enrollmentToken: token } : {}),
+    ...(enrollmentToken ? { enrollmentToken } : {}),
     ...(values.data ? { data: values.data } : {}),
     ...(values['name-prefix'] ? { namePrefix: values['name-prefix'] } : {}),
     ...(values.seed ? { seed: Number(values.seed) } : {}),

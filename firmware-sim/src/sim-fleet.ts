@@ -22,8 +22,11 @@ export interface SimFaults {
 
 export interface SimFleetOptions {
   hubUrl: string;
-  /** Enrollment token with enough uses for every device not yet enrolled. */
-  enrollmentToken?: string;
+  /**
+   * Enrollment token with enough uses for every device not yet enrolled, or a function that makes one for `needed`
+   * devices — called only when some device has no saved credentials.
+   */
+  enrollmentToken?: string | ((needed: number) => Promise<string>);
   /** Number of devices in this process. */
   devices: number;
   /** Index of the first device (several processes can share one fleet). Default 0. */
@@ -66,6 +69,7 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
   private readonly log: Logger;
   private readonly random: () => number;
   private saved: Record<string, DeviceCredentials> = {};
+  private token: string | undefined;
 
   constructor(private readonly options: SimFleetOptions) {
     super();
@@ -82,6 +86,9 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
     const { devices, firstIndex = 0 } = this.options;
     if (this.options.credentialsFile) this.saved = await loadCredentials(this.options.credentialsFile);
     const indices = Array.from({ length: devices }, (_, i) => firstIndex + i);
+    const needed = indices.filter((index) => !this.saved[this.deviceName(index)]).length;
+    const { enrollmentToken } = this.options;
+    this.token = typeof enrollmentToken === 'function' ? (needed > 0 ? await enrollmentToken(needed) : undefined) : enrollmentToken;
     await forEachLimit(indices, this.options.concurrency ?? 8, async (index) => {
       const device = await this.createDevice(index);
       this.devices.push(device);
@@ -104,9 +111,9 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
     const { profile, faults = {} } = this.options;
     let credentials = this.saved[name];
     if (!credentials) {
-      if (!this.options.enrollmentToken) throw new Error(`no saved credentials for ${name} and no enrollment token`);
+      if (!this.token) throw new Error(`no saved credentials for ${name} and no enrollment token`);
       credentials = await enroll({
-        hubUrl: this.options.hubUrl, token: this.options.enrollmentToken, name, profile: wireProfile(profile),
+        hubUrl: this.options.hubUrl, token: this.token, name, profile: wireProfile(profile),
         labels: { sim: 'true', profile: profile.kind, ...this.options.labels },
       });
       this.saved[name] = credentials;

@@ -47,10 +47,10 @@ describe('devices that vanish mid-round', () => {
   it('fail the round cleanly when fewer than minClients remain: no version, campaign failed', async () => {
     const hub = await startFlHub();
     const token = await createToken(hub.api, { maxUses: 4 });
-    // Every simulated device drops its connection right after accepting its task (and rejoins later).
+    // Every simulated device dies right after accepting its task, and stays away longer than the round's rejoin grace.
     const fleet = new SimFleet({
       hubUrl: hub.httpUrl, enrollmentToken: token, devices: 4, profile: simProfile('rpi4'), data: 'mnist:iid', seed: 2,
-      faults: { dropoutRate: 1, rejoinAfterMs: 300 },
+      faults: { dropoutRate: 1, rejoinAfterMs: 2500 },
     });
     onTestFinished(() => fleet.stop());
     await fleet.start();
@@ -58,7 +58,7 @@ describe('devices that vanish mid-round', () => {
     fleet.on('dropout', ({ deviceId }) => dropped.add(deviceId));
 
     const campaign = await startCampaign(hub.api, {
-      model: 'digits', rounds: 2, clients: 3, overSelect: 1.3, minClients: 2, deadlineSec: 30, seed: 5, ...FAST_TRAINING,
+      model: 'digits', rounds: 2, clients: 3, overSelect: 1.3, minClients: 2, deadlineSec: 30, rejoinGraceSec: 0.5, seed: 5, ...FAST_TRAINING,
     });
     const done = await waitForCampaign(hub.api, campaign.id, (c) => c.state !== 'running', 10_000, 'campaign end');
     expect(done.state).toBe('failed');

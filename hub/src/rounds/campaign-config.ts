@@ -22,6 +22,10 @@ export const CampaignRequestSchema = Type.Object(
     overSelect: Type.Number({ minimum: 1, maximum: 3, default: 1.3, description: 'selects ⌈K × overSelect⌉ devices' }),
     deadlineSec: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 300, description: 'training deadline of each round' }),
     selectionTimeoutSec: Type.Number({ minimum: 0, maximum: 86_400, default: 60, description: 'how long a round waits for enough eligible devices' }),
+    rejoinGraceSec: Type.Number({
+      minimum: 0, maximum: 3600, default: 10,
+      description: 'when every participant still owing an update is offline, how long the round waits for one to reconnect before closing',
+    }),
     evaluate: Type.Boolean({ default: true, description: 'federated evaluation of every new version' }),
     evalTimeoutSec: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 60 }),
     epochs: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
@@ -56,6 +60,8 @@ export interface CampaignConfig {
   overSelect: number;
   deadlineSec: number;
   selectionTimeoutSec: number;
+  /** Absent in campaigns stored before it existed: then 10. */
+  rejoinGraceSec?: number;
   evaluate: boolean;
   evalTimeoutSec: number;
   epochs: number;

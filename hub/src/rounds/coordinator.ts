@@ -48,8 +48,12 @@ export interface CoordinatorDeps {
 
 interface RoundRuntime {
   timer?: TimerHandle;
+  /** Armed while every participant still owing an update is offline: closes the round unless one reconnects. */
+  graceTimer?: TimerHandle;
   /** Devices whose evaluation ended without a result (refused, failed, offline). */
   evalSettled: Set<string>;
+  /** Of those, the ones that went offline: a reconnect gets the eval task again. */
+  evalOffline: Set<string>;
   /** A selection pass is running (they await the downlink artifact; one at a time). */
   selecting: boolean;
 }
@@ -85,7 +89,10 @@ export class Coordinator {
   close(): void {
     this.closed = true;
     for (const off of this.unsubscribe.splice(0)) off();
-    for (const rt of this.runtime.values()) if (rt.timer) this.deps.clock.clearTimer(rt.timer);
+    for (const rt of this.runtime.values()) {
+      if (rt.timer) this.deps.clock.clearTimer(rt.timer);
+      if (rt.graceTimer) this.deps.clock.clearTimer(rt.graceTimer);
+    }
     this.runtime.clear();
   }
 
@@ -124,7 +131,8 @@ export class Coordinator {
     const compression = request.compression ?? 'none';
     const config: CampaignConfig = {
       selector: request.selector, clients: request.clients, minClients, overSelect: request.overSelect,
-      deadlineSec: request.deadlineSec, selectionTimeoutSec: request.selectionTimeoutSec, evaluate: request.evaluate,
+      deadlineSec: request.deadlineSec, selectionTimeoutSec: request.selectionTimeoutSec, rejoinGraceSec: request.rejoinGraceSec,
+      evaluate: request.evaluate,
       evalTimeoutSec: request.evalTimeoutSec, epochs: request.epochs, batchSize: request.batchSize,
       learningRate: request.learningRate, proximalMu: strategy.clientConfig().proximalMu, maxExamples: request.maxExamples,
       strategy: request.strategy, strategyOptions: request.strategyOptions, downlink: request.downlink ?? compression,
@@ -359,7 +367,27 @@ export class Coordinator {
       campaignId: round.campaignId, roundId, number: round.number, updates: updated, target: round.targetClients,
       selected: participants.length, pending, at: new Date(this.deps.clock.now()).toISOString(),
     });
-    if (updated >= round.targetClients || live === 0) this.finishTraining(roundId);
+    if (updated >= round.targetClients || pending === 0) return this.finishTraining(roundId);
+    if (live > 0) return;
+    // Everyone still owing an update is offline. A flapping connection comes back (and its update with it, QoS 1);
+    // a dead device does not: wait rejoinGraceSec for one to reconnect, never past the deadline, then close.
+    const rt = this.runtimeOf(roundId);
+    if (rt.graceTimer) return;
+    const graceMs = 1000 * (this.rounds.campaign(round.campaignId)?.config.rejoinGraceSec ?? 10);
+    const closeAtMs = Math.min(this.deps.clock.now() + graceMs, round.deadlineAtMs ?? Infinity);
+    if (closeAtMs <= this.deps.clock.now()) return this.finishTraining(roundId);
+    rt.graceTimer = this.deps.clock.setTimeout(() => {
+      rt.graceTimer = undefined;
+      if (this.closed) return;
+      const now = this.rounds.participants(roundId);
+      if (!now.some((p) => isPending(p.state))) this.finishTraining(roundId);
+    }, closeAtMs - this.deps.clock.now());
+  }
+
+  private clearGraceTimer(roundId: string): void {
+    const rt = this.runtime.get(roundId);
+    if (rt?.graceTimer) this.deps.clock.clearTimer(rt.graceTimer);
+    if (rt) rt.graceTimer = undefined;
   }
 
   /** Training ends: by target reached, nobody left, or deadline. Commit the round's aggregation or fail it. */
@@ -367,6 +395,7 @@ export class Coordinator {
     const round = this.rounds.round(roundId);
     if (round?.state !== 'training') return;
     this.clearTimer(roundId);
+    this.clearGraceTimer(roundId);
     const participants = this.rounds.participants(roundId);
     const updated = participants.filter((p) => p.state === 'updated').length;
     const nowMs = this.deps.clock.now();
@@ -498,6 +527,7 @@ export class Coordinator {
   private failRound(round: RoundRecord, reason: string, opts: { campaignState?: 'failed' | 'cancelled' } = {}): void {
     if (round.state === 'committed' || round.state === 'failed') return;
     this.clearTimer(round.id);
+    this.clearGraceTimer(round.id);
     const nowMs = this.deps.clock.now();
     const pending = this.rounds.participants(round.id).filter((p) => isPending(p.state));
     this.deps.store.transaction(() => {
@@ -655,7 +685,9 @@ export class Coordinator {
         this.deps.log.info({ roundId: round.id, deviceId }, 'participant dropped');
         this.maybeFinishTraining(round.id);
       } else if (round.state === 'evaluating' && p.evalCommandId && p.evalAccuracy === null) {
-        this.runtimeOf(round.id).evalSettled.add(deviceId);
+        const rt = this.runtimeOf(round.id);
+        if (!rt.evalSettled.has(deviceId)) rt.evalOffline.add(deviceId);
+        rt.evalSettled.add(deviceId);
         this.maybeFinishEvaluation(round.id);
       }
     }
@@ -667,9 +699,17 @@ export class Coordinator {
       // A participant that reconnects (e.g. after a hub restart lost its session) gets its train or eval task again;
       // the agent answers a task it already ran from its memory of command ids instead of running it twice.
       const p = this.rounds.participant(round.id, deviceId);
-      if (round.state === 'training' && p && isPending(p.state)) void this.sendTrainTask(round.id, deviceId, p.commandId);
-      else if (round.state === 'evaluating' && p?.evalCommandId && p.evalAccuracy === null && !this.runtimeOf(round.id).evalSettled.has(deviceId)) {
-        void this.sendEvalTask(round.id, deviceId, p.evalCommandId);
+      if (round.state === 'training' && p?.state === 'dropped' && this.rounds.reviveParticipant(round.id, deviceId, this.deps.clock.now())) {
+        // Back within the round (a flapping connection): it trains on, or has its update still queued.
+        this.deps.log.info({ roundId: round.id, deviceId }, 'participant rejoined');
+        void this.sendTrainTask(round.id, deviceId, p.commandId);
+        this.maybeFinishTraining(round.id);
+      } else if (round.state === 'training' && p && isPending(p.state)) {
+        void this.sendTrainTask(round.id, deviceId, p.commandId);
+      } else if (round.state === 'evaluating' && p?.evalCommandId && p.evalAccuracy === null) {
+        const rt = this.runtimeOf(round.id);
+        if (rt.evalOffline.delete(deviceId)) rt.evalSettled.delete(deviceId);
+        if (!rt.evalSettled.has(deviceId)) void this.sendEvalTask(round.id, deviceId, p.evalCommandId);
       }
     }
   }
@@ -688,7 +728,7 @@ export class Coordinator {
 
   private runtimeOf(roundId: string): RoundRuntime {
     let rt = this.runtime.get(roundId);
-    if (!rt) this.runtime.set(roundId, (rt = { evalSettled: new Set(), selecting: false }));
+    if (!rt) this.runtime.set(roundId, (rt = { evalSettled: new Set(), evalOffline: new Set(), selecting: false }));
     return rt;
   }
 

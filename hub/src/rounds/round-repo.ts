@@ -148,7 +148,9 @@ export function createRoundRepo(db: SqliteDatabase) {
     setParticipantState: db.prepare(`UPDATE round_participants SET state = ?, reason = ?, updated_at_ms = ?
       WHERE round_id = ? AND device_id = ? AND state IN ('selected', 'training')`),
     acceptUpdate: db.prepare(`UPDATE round_participants SET state = 'updated', reason = NULL, update_sha256 = ?, example_count = ?,
-      update_bytes = ?, train_metrics = ?, updated_at_ms = ? WHERE round_id = ? AND device_id = ? AND state IN ('selected', 'training')`),
+      update_bytes = ?, train_metrics = ?, updated_at_ms = ? WHERE round_id = ? AND device_id = ? AND state IN ('selected', 'training', 'dropped')`),
+    reviveParticipant: db.prepare(`UPDATE round_participants SET state = 'training', reason = NULL, updated_at_ms = ?
+      WHERE round_id = ? AND device_id = ? AND state = 'dropped'`),
     setEvalCommand: db.prepare('UPDATE round_participants SET eval_command_id = ? WHERE round_id = ? AND device_id = ?'),
     setEvalResult: db.prepare(`UPDATE round_participants SET eval_examples = ?, eval_loss = ?, eval_accuracy = ?, updated_at_ms = ?
       WHERE round_id = ? AND device_id = ? AND eval_accuracy IS NULL`),
@@ -221,7 +223,13 @@ export function createRoundRepo(db: SqliteDatabase) {
     settleParticipant(roundId: string, deviceId: string, state: ParticipantState, reason: string | null, nowMs: number): boolean {
       return q.setParticipantState.run(state, reason, nowMs, roundId, deviceId).changes === 1;
     },
-    /** Records an accepted update; false when the participant was not pending (duplicate or late). */
+    /** A dropped participant that came back while its round still trains is training again; false otherwise. */
+    reviveParticipant: (roundId: string, deviceId: string, nowMs: number): boolean =>
+      q.reviveParticipant.run(nowMs, roundId, deviceId).changes === 1,
+    /**
+     * Records an accepted update; false when the participant was neither pending nor dropped (duplicate or late). A
+     * dropped participant's update counts: its connection went, its work did not (QoS 1 delivers it on reconnect).
+     */
     acceptUpdate(u: { roundId: string; deviceId: string; ref: string; exampleCount: number; bytes: number; trainMetrics: Record<string, number>; nowMs: number }): boolean {
       return q.acceptUpdate.run(u.ref, u.exampleCount, u.bytes, JSON.stringify(u.trainMetrics), u.nowMs, u.roundId, u.deviceId).changes === 1;
     },

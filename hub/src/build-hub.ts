@@ -40,6 +40,8 @@ export interface HubAddresses {
   httpUrl: string;
   /** e.g. `mqtt://127.0.0.1:1883`. */
   mqttUrl: string;
+  /** MQTT over WebSocket on the HTTP port, e.g. `ws://127.0.0.1:8080/mqtt`; absent when `mqttWsPath` is empty. */
+  mqttWsUrl?: string;
 }
 
 export type HubFastifyInstance = FastifyInstance<
@@ -97,7 +99,10 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
     const mqtt = await app.broker.listen({ port: config.mqttPort, host: config.host });
     await fastifyListen({ port: config.httpPort, host: config.host });
     const { port } = app.server.address() as AddressInfo;
-    const addresses = { httpUrl: `http://${formatHostForUrl(connectableHost(config.host))}:${port}`, mqttUrl: mqtt.url };
+    const httpHost = `${formatHostForUrl(connectableHost(config.host))}:${port}`;
+    const addresses: HubAddresses = {
+      httpUrl: `http://${httpHost}`, mqttUrl: mqtt.url, ...(config.mqttWsPath ? { mqttWsUrl: `ws://${httpHost}${config.mqttWsPath}` } : {}),
+    };
     app.log.info(addresses, 'hub listening');
     return addresses;
   };

@@ -18,9 +18,12 @@ export const HubConfigSchema = Type.Object(
     dataDir: Type.String({ minLength: 1, description: 'directory of the SQLite database, blobs, admin token and hub key' }),
     httpPort: Port,
     mqttPort: Port,
+    mqttWsPath: Type.String({
+      pattern: '^(/[^\\s?#]*)?$', description: 'path of MQTT over WebSocket on the HTTP port; empty turns it off',
+    }),
     host: Type.String({ minLength: 1, description: 'interface both listeners bind to' }),
     publicMqttUrl: Type.Optional(
-      Type.String({ pattern: '^mqtts?://[^\\s]+$', description: 'MQTT URL enrolled devices are told to use' }),
+      Type.String({ pattern: '^(mqtts?|wss?)://[^\\s]+$', description: 'MQTT URL enrolled devices are told to use (mqtt, mqtts, ws or wss)' }),
     ),
     adminToken: Type.Optional(Type.String({ minLength: 16, description: 'admin bearer token; generated when unset' })),
     heartbeatSec: Type.Integer({ minimum: 1, maximum: 3600 }),
@@ -48,6 +51,7 @@ export const DEFAULT_CONFIG: HubConfig = Object.freeze({
   dataDir: './data',
   httpPort: 8080,
   mqttPort: 1883,
+  mqttWsPath: '/mqtt',
   // Devices are other machines: both listeners must be reachable from the network. Everything is authenticated.
   host: '0.0.0.0',
   heartbeatSec: 10,
@@ -62,6 +66,7 @@ export const CONFIG_SOURCES: Readonly<Record<HubConfigKey, { flag: string; env: 
   dataDir: { flag: '--data-dir', env: 'FEDFLEET_DATA_DIR' },
   httpPort: { flag: '--http-port', env: 'FEDFLEET_HTTP_PORT' },
   mqttPort: { flag: '--mqtt-port', env: 'FEDFLEET_MQTT_PORT' },
+  mqttWsPath: { flag: '--mqtt-ws-path', env: 'FEDFLEET_MQTT_WS_PATH' },
   host: { flag: '--host', env: 'FEDFLEET_HOST' },
   publicMqttUrl: { flag: '--public-mqtt-url', env: 'FEDFLEET_PUBLIC_MQTT_URL' },
   adminToken: { flag: '--admin-token', env: 'FEDFLEET_ADMIN_TOKEN' },

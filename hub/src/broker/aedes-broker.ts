@@ -187,6 +187,13 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Br
       boundAddress = { host: connectHost, port: bound.port, url: `mqtt://${formatHostForUrl(connectHost)}:${bound.port}` };
       return boundAddress;
     },
+    handleConnection(stream) {
+      if (closed) {
+        stream.destroy();
+        return;
+      }
+      aedes.handle(stream as unknown as Parameters<typeof aedes.handle>[0]);
+    },
     address: () => boundAddress,
     async sendToDevice(deviceId, kind, envelope) {
       if (!isValidDeviceId(deviceId)) throw new HubError('HUB_ERR_DEVICE_NOT_FOUND', { message: `invalid device id ${JSON.stringify(deviceId)}` });

@@ -1,7 +1,7 @@
 /**
  * Decorates `hub.broker` (the embedded MQTT broker behind the {@link Broker} interface, with its router),
  * `hub.deviceCredentials` and `hub.transfers`, and serves artifact downloads (`fetch` → `chunk`). The TCP listener
- * starts with `hub.listen()`; closing the hub disconnects every device.
+ * starts with `hub.listen()`, MQTT over WebSocket rides on the HTTP listener; closing the hub disconnects every device.
  */
 import fp from 'fastify-plugin';
 import '../hub-context.js';
@@ -13,6 +13,7 @@ import type { Broker } from './broker.js';
 import { createFetchHandler } from './handlers/fetch.js';
 import { createRouter } from './router.js';
 import { createTransferMeter, type TransferMeter } from './transfer-meter.js';
+import { attachMqttWebSocket } from './websocket.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,10 +34,19 @@ export const brokerPlugin = fp(
       'fetch',
       createFetchHandler({ blobs: app.store.blobs, broker, meter: transfers, maxPayloadBytes: app.config.maxPayloadBytes }),
     );
+    // MQTT over WebSocket shares the HTTP listener (it accepts upgrades once `hub.listen()` starts it).
+    const webSocket = app.config.mqttWsPath
+      ? attachMqttWebSocket(app.server, broker, {
+        path: app.config.mqttWsPath, maxMessageBytes: 2 * app.config.maxPayloadBytes + 64 * 1024, log,
+      })
+      : undefined;
     app.decorate('broker', broker);
     app.decorate('deviceCredentials', credentials);
     app.decorate('transfers', transfers);
-    app.addHook('onClose', async () => broker.close());
+    app.addHook('onClose', async () => {
+      await webSocket?.close();
+      await broker.close();
+    });
   },
   { name: 'fedfleet-broker', fastify: '5.x', dependencies: ['fedfleet-store', 'fedfleet-metrics'] },
 );

@@ -3,6 +3,7 @@
  * external-broker mode (DESIGN section 8: the hub as a client of Mosquitto/EMQX with shared subscriptions) can
  * implement it later without touching callers.
  */
+import type { Duplex } from 'node:stream';
 import type { EnvelopeProps } from '@fedfleet/proto';
 import type { TypedEmitter } from '../events/typed-emitter.js';
 import type { Router } from './router.js';
@@ -35,6 +36,11 @@ export interface Broker {
   readonly events: TypedEmitter<BrokerEventMap>;
   /** Starts accepting MQTT connections. */
   listen(options: { port: number; host: string }): Promise<BrokerAddress>;
+  /**
+   * Serves one MQTT connection that arrived over another transport (a WebSocket stream): the same authentication,
+   * ACL and routing as the TCP listener.
+   */
+  handleConnection(stream: Duplex): void;
   /** The bound address once listening. */
   address(): BrokerAddress | undefined;
   /**

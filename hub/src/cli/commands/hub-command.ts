@@ -61,11 +61,11 @@ export async function runHubCommand(argv: string[], io: CliIo, options: HubComma
   const hub = buildHub(config);
   const stop = options.stopSignal ?? waitForSignal();
   try {
-    const { httpUrl, mqttUrl } = await hub.listen();
+    const { httpUrl, mqttUrl, mqttWsUrl } = await hub.listen();
     const adminToken = hub.adminToken;
     println(io.stderr, `fedfleet hub ${HUB_VERSION}`);
     println(io.stderr, `  HTTP API     ${httpUrl}   (API docs: ${httpUrl}/docs)`);
-    println(io.stderr, `  MQTT broker  ${mqttUrl}`);
+    println(io.stderr, `  MQTT broker  ${mqttUrl}${mqttWsUrl ? `   (over WebSocket: ${mqttWsUrl})` : ''}`);
     println(io.stderr, `  data         ${config.dataDir}`);
     println(
       io.stderr,

@@ -22,6 +22,7 @@ import { openapiPlugin } from './http/openapi-plugin.js';
 import { addRequestLogging } from './http/request-log.js';
 import { createLogger, type Logger } from './logger.js';
 import { metricsPlugin } from './metrics/metrics-plugin.js';
+import { datasetsPlugin } from './datasets/datasets-plugin.js';
 import { modelsPlugin } from './models/models-plugin.js';
 import { roundsPlugin } from './rounds/rounds-plugin.js';
 import { connectableHost, formatHostForUrl } from './net-address.js';
@@ -89,6 +90,7 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
   app.register(brokerPlugin);
   app.register(fleetPlugin);
   app.register(modelsPlugin);
+  app.register(datasetsPlugin);
   app.register(roundsPlugin);
   app.register(healthRoute);
 

@@ -33,6 +33,10 @@ export const HUB_ERRORS = {
   HUB_ERR_MODEL_EXISTS: { statusCode: 409, message: 'a model with this name exists' },
   HUB_ERR_MODEL_INVALID: { statusCode: 400, message: 'the model cannot be imported' },
   HUB_ERR_UNKNOWN_ARCHITECTURE: { statusCode: 400, message: 'no such built-in architecture' },
+  // Validation sets
+  HUB_ERR_DATASET_NOT_FOUND: { statusCode: 404, message: 'no such data set' },
+  HUB_ERR_DATASET_EXISTS: { statusCode: 409, message: 'a data set with this name exists' },
+  HUB_ERR_DATASET_INVALID: { statusCode: 400, message: 'the data set is malformed' },
   // Federated rounds
   HUB_ERR_ROUND_BAD_CONFIG: { statusCode: 400, message: 'invalid campaign configuration' },
   HUB_ERR_CAMPAIGN_NOT_FOUND: { statusCode: 404, message: 'no such campaign' },

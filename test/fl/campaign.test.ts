@@ -86,13 +86,16 @@ describe('federated campaign over the real broker', () => {
 });
 
 describe('back-to-back rounds', () => {
-  it('a device is free for the next round once its update is stored, however slowly its final result is acknowledged', async () => {
+  it('a device is free for the next round once its update is stored, however slowly the update and its final result are acknowledged', async () => {
     const hub = await startFlHub();
     const agents = await startAgents(hub, Array.from({ length: 3 }, (_, i) => ({ name: `pi-${i}`, data: { index: i, of: 3 } })));
     // A slow link: the hub handles each final DONE result at once but its PUBACK reaches the device 200 ms later.
     hub.hub.broker.router.on('reply', (m) => {
       if (m.envelope.commandResult?.code === ResultCode.RESULT_CODE_DONE) return new Promise((resolve) => setTimeout(resolve, 200));
     });
+    // Likewise the update: the coordinator (its handler runs first) stores it and may close the round and send the
+    // next task while the update's own PUBACK is still 200 ms away.
+    hub.hub.broker.router.on('update', () => new Promise((resolve) => setTimeout(resolve, 200)));
     // No evaluation, every selected client needed: the next round's task follows the last update immediately.
     const started = await startCampaign(hub.api, {
       model: 'digits', rounds: 3, clients: 3, overSelect: 1, minClients: 3, deadlineSec: 30, evaluate: false, seed: 4, ...FAST_TRAINING,

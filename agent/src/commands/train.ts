@@ -75,7 +75,11 @@ export function trainHandler(options: TrainHandlerOptions): CommandHandler {
       const encoding = task.updateEncoding || TensorEncoding.TENSOR_ENCODING_FP32;
       const rng = mulberry32(hashSeed(`${ctx.deviceId}/${task.roundId}`));
       const tensors = encodeWeights(result.delta, encoding, { stochastic: true, rng });
-      await ctx.publish('update', {
+      // The update is handed to the session (QoS 1, kept across reconnects until the hub acknowledges it, i.e. has
+      // stored it): the task's work is done and the device is free now. The hub may close the round on this update
+      // and send the next round's task before the acknowledgement arrives — waiting for it, or for the DONE result
+      // after it, would refuse that task as busy. DONE follows the update (QoS 1 keeps their order).
+      ctx.publish('update', {
         weightUpdate: {
           roundId: task.roundId,
           commandId: ctx.commandId,
@@ -84,12 +88,10 @@ export function trainHandler(options: TrainHandlerOptions): CommandHandler {
           tensors,
           metrics: result.metrics,
         },
-      });
-      // The acknowledged update is stored at the hub: the task is done and the device free. The hub may close the
-      // round on this update and send the next round's task at once, so the DONE result (QoS 1, delivered in order)
-      // is not awaited — waiting for its round trip would refuse that task as busy.
-      ctx.reply({ code: ResultCode.RESULT_CODE_DONE, roundId: task.roundId }).catch((error: Error) => ctx.log.warn({ err: error.message }, 'DONE not sent'));
-      ctx.log.info({ roundId: task.roundId, examples: result.exampleCount, params: paramCount(result.delta), accuracyAfter: result.metrics.accuracyAfter }, 'update sent');
+      })
+        .then(() => ctx.reply({ code: ResultCode.RESULT_CODE_DONE, roundId: task.roundId }))
+        .catch((error: Error) => ctx.log.warn({ err: error.message, roundId: task.roundId }, 'update or DONE not delivered'));
+      ctx.log.info({ roundId: task.roundId, examples: result.exampleCount, params: paramCount(result.delta), accuracyAfter: result.metrics.accuracyAfter }, 'update queued');
     },
   };
 }

@@ -17,6 +17,7 @@ Commands:
   fleet health                fleet summary by status and label
   models ls|create|import|show|versions
                               the model registry
+  datasets upload|ls|show     validation sets for hub-side evaluation
   rounds start|ls|show|watch|cancel
                               federated training campaigns
   agent …                     run the on-device agent (see fedfleet agent --help)
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   devices: async () => (await import('./commands/devices-command.js')).runDevicesCommand,
   fleet: async () => (await import('./commands/fleet-command.js')).runFleetCommand,
   models: async () => (await import('./commands/models-command.js')).runModelsCommand,
+  datasets: async () => (await import('./commands/datasets-command.js')).runDatasetsCommand,
   rounds: async () => (await import('./commands/rounds-command.js')).runRoundsCommand,
   agent: async () => (await import('./commands/delegated-command.js')).runAgentCommand,
   sim: async () => (await import('./commands/delegated-command.js')).runSimCommand,

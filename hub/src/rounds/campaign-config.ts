@@ -38,6 +38,9 @@ export const CampaignRequestSchema = Type.Object(
     downlink: Type.Optional(CompressionSchema),
     uplink: Type.Optional(CompressionSchema),
     maxUpdateNorm: Type.Number({ minimum: 0, default: 1000, description: 'L2 bound on an update (delta); 0 = none' }),
+    validationSet: Type.Optional(Type.String({
+      minLength: 1, maxLength: 128, description: 'data set (id or name, POST /v1/datasets) the hub evaluates every new version on',
+    })),
     seed: Type.Integer({ minimum: 0, maximum: 4_294_967_295, default: 1 }),
     constraints: Type.Object(
       {
@@ -74,6 +77,8 @@ export interface CampaignConfig {
   downlink: Compression;
   uplink: Compression;
   maxUpdateNorm: number;
+  /** Id of the validation set of hub-side evaluation, if any. */
+  validationSetId?: string;
   seed: number;
   constraints: { maxTemperatureC?: number; minBatteryPercent?: number; requireCharging?: boolean };
 }

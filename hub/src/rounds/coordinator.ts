@@ -6,12 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  ResultCode, WeightUpdate, trainingMemoryBytes, type CommandResultProps, type EvalResultProps, type ModelRefProps, type WeightUpdateProps,
+  ResultCode, WeightUpdate, shapeSize, trainingMemoryBytes, type CommandResultProps, type EvalResultProps, type ModelRefProps,
+  type ModelWeights, type WeightUpdateProps,
 } from '@fedfleet/proto';
 import type { Broker } from '../broker/broker.js';
 import type { DeviceMessage } from '../broker/router.js';
 import type { TransferMeter } from '../broker/transfer-meter.js';
+import type { EvaluationResult } from '@fedfleet/agent/ml';
 import type { Clock, TimerHandle } from '../clock.js';
+import type { DatasetRegistry } from '../datasets/dataset-registry.js';
 import { HubError, isHubError } from '../errors.js';
 import type { HubEvents } from '../events/hub-events.js';
 import type { DeviceRecord, DeviceRepo } from '../fleet/device-repo.js';
@@ -35,6 +38,7 @@ const CHUNK_SIZE = 64 * 1024;
 export interface CoordinatorDeps {
   store: Store;
   registry: ModelRegistry;
+  datasets: DatasetRegistry;
   devices: DeviceRepo;
   telemetry: TelemetryIngest;
   broker: Broker;
@@ -128,6 +132,13 @@ export class Coordinator {
     const model = registry.getModel(request.model);
     const base = registry.resolveVersion(model.id, request.baseVersion ?? 'latest');
     const { strategy, minClients } = this.checkCampaign(request);
+    const validationSet = request.validationSet === undefined ? undefined : this.deps.datasets.get(request.validationSet);
+    if (validationSet && (shapeSize(validationSet.inputShape) !== shapeSize(model.inputShape) || validationSet.numClasses !== model.numClasses)) {
+      throw new HubError('HUB_ERR_ROUND_BAD_CONFIG', {
+        message: `validation set ${validationSet.name} (${JSON.stringify(validationSet.inputShape)}, ${validationSet.numClasses} classes) does not fit ` +
+          `model ${model.name} (${JSON.stringify(model.inputShape)}, ${model.numClasses} classes)`,
+      });
+    }
     const compression = request.compression ?? 'none';
     const config: CampaignConfig = {
       selector: request.selector, clients: request.clients, minClients, overSelect: request.overSelect,
@@ -137,6 +148,7 @@ export class Coordinator {
       learningRate: request.learningRate, proximalMu: strategy.clientConfig().proximalMu, maxExamples: request.maxExamples,
       strategy: request.strategy, strategyOptions: request.strategyOptions, downlink: request.downlink ?? compression,
       uplink: request.uplink ?? compression, maxUpdateNorm: request.maxUpdateNorm, seed: request.seed,
+      ...(validationSet ? { validationSetId: validationSet.id } : {}),
       constraints: request.constraints,
     };
     const id = randomUUID();
@@ -437,15 +449,20 @@ export class Coordinator {
         sums.after += valid.exampleCount * (p.trainMetrics?.accuracyAfter ?? 0);
       }
       const weights = aggregator.finish();
+      const hubEval = campaign.config.validationSetId ? await this.evaluateAtHub(campaign.config.validationSetId, base.topologyJson, weights, roundId) : undefined;
       const metrics: RoundMetrics = {
         ...round.metrics, updates: participants.length, examples, trainLoss: sums.trainLoss / examples,
         accuracyBeforeLocal: sums.before / examples, accuracyAfterLocal: sums.after / examples,
+        ...(hubEval ? { hubAccuracy: hubEval.accuracy, hubLoss: hubEval.loss, hubExamples: hubEval.count } : {}),
       };
       // An operator may cancel the round while its updates are read: then no version is registered for it.
       const stillAggregating = () => this.rounds.round(roundId)?.state === 'aggregating';
       const version = await registry.addRoundVersion({
         modelId: campaign.modelId, parentVersionId: round.baseVersionId, roundId, campaignId: campaign.id, weights,
-        metrics: { round: round.number, updates: participants.length, examples, trainLoss: metrics.trainLoss },
+        metrics: {
+          round: round.number, updates: participants.length, examples, trainLoss: metrics.trainLoss,
+          ...(hubEval ? { hubAccuracy: hubEval.accuracy, hubLoss: hubEval.loss, validationSetId: campaign.config.validationSetId } : {}),
+        },
         onlyIf: stillAggregating,
       });
       if (!version) return;
@@ -478,6 +495,23 @@ export class Coordinator {
       log.error({ err: error, roundId }, 'aggregation failed');
       // Aggregation failures are deterministic (bad state, too few updates): retrying would fail again.
       this.failRound(this.rounds.round(roundId)!, `aggregation failed: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Hub-side evaluation of a new global model on a validation set (DESIGN §4), with the agent's evaluation code on
+   * this process's TensorFlow.js backend. A failure is logged and leaves the metric out: it never fails the round.
+   */
+  private async evaluateAtHub(datasetId: string, topologyJson: string, weights: ModelWeights, roundId: string): Promise<EvaluationResult | undefined> {
+    try {
+      const { evaluate } = await import('@fedfleet/agent/ml');
+      const started = performance.now();
+      const result = await evaluate({ topologyJson, weights, data: this.deps.datasets.load(datasetId) });
+      this.deps.log.info({ roundId, accuracy: result.accuracy, examples: result.count, ms: Math.round(performance.now() - started) }, 'hub-side evaluation');
+      return result;
+    } catch (error) {
+      this.deps.log.warn({ err: error, roundId, datasetId }, 'hub-side evaluation failed');
+      return undefined;
     }
   }
 

@@ -46,6 +46,10 @@ export interface RoundMetrics {
   loss?: number;
   evalExamples?: number;
   evalDevices?: number;
+  /** Hub-side evaluation of the result on the campaign's validation set. */
+  hubAccuracy?: number;
+  hubLoss?: number;
+  hubExamples?: number;
   /** Example-weighted local metrics the updates reported. */
   trainLoss?: number;
   accuracyBeforeLocal?: number;

@@ -10,7 +10,8 @@ import { formatBytes, formatTable } from '../table.js';
 export const ROUNDS_USAGE = `Usage:
   fedfleet rounds start --model <name|id> [--selector site=lab] [--rounds 20] [--clients 10] [--epochs 5]
                         [--batch 10] [--lr 0.05] [--strategy fedavg] [--strategy-opt k=v,…] [--compression none|fp16|int8]
-                        [--min-clients N] [--over-select 1.3] [--deadline-sec 300] [--seed 1] [--no-eval] [--detach] [--json]
+                        [--min-clients N] [--over-select 1.3] [--deadline-sec 300] [--seed 1] [--no-eval]
+                        [--validation-set <data set>] [--detach] [--json]
   fedfleet rounds ls [--json]
   fedfleet rounds show <id> [--json]
   fedfleet rounds watch <id>
@@ -37,6 +38,7 @@ const OPTIONS = {
   compression: { type: 'string' },
   'deadline-sec': { type: 'string' },
   'max-examples': { type: 'string' },
+  'validation-set': { type: 'string' },
   seed: { type: 'string' },
   'no-eval': { type: 'boolean', default: false },
   detach: { type: 'boolean', default: false },
@@ -90,6 +92,7 @@ export async function runRoundsCommand(argv: string[], io: CliIo): Promise<numbe
       if (values['max-examples']) body.maxExamples = parsePositiveInteger(values['max-examples'], '--max-examples');
       if (values.seed) body.seed = Number(values.seed);
       if (values['no-eval']) body.evaluate = false;
+      if (values['validation-set']) body.validationSet = values['validation-set'];
       const campaign = await client.request<CampaignDetailJson>('POST', '/v1/rounds', body);
       if (values.json) return printJson(io, campaign), 0;
       println(io.stdout, `campaign ${campaign.id}: ${campaign.roundsTotal} rounds of ${campaign.modelName}`);
@@ -131,8 +134,8 @@ function printCampaign(io: CliIo, c: CampaignDetailJson): void {
   println(io.stdout, `campaign ${c.id}  model ${c.modelName}  ${c.state}  ${c.roundsDone}/${c.roundsTotal} rounds${c.error ? `  error: ${c.error}` : ''}`);
   println(io.stdout, `strategy ${String(c.config.strategy)}  clients ${String(c.config.clients)}  epochs ${String(c.config.epochs)}  batch ${String(c.config.batchSize)}  lr ${String(c.config.learningRate)}  down ${String(c.config.downlink)}  up ${String(c.config.uplink)}`);
   println(io.stdout, formatTable(
-    ['ROUND', 'STATE', 'SELECTED', 'UPDATES', 'ACCURACY', 'LOSS', 'TRAIN LOSS', 'BYTES DOWN', 'BYTES UP', 'REJECTED', 'VERSION'],
-    c.rounds.map((r) => [r.number, r.state, r.selected, `${r.updates}/${r.targetClients}`, fmtAcc(r.accuracy),
+    ['ROUND', 'STATE', 'SELECTED', 'UPDATES', 'ACCURACY', 'VALIDATION', 'LOSS', 'TRAIN LOSS', 'BYTES DOWN', 'BYTES UP', 'REJECTED', 'VERSION'],
+    c.rounds.map((r) => [r.number, r.state, r.selected, `${r.updates}/${r.targetClients}`, fmtAcc(r.accuracy), fmtAcc(r.hubAccuracy),
       r.loss?.toFixed(4) ?? '-', r.trainLoss?.toFixed(4) ?? '-', formatBytes(r.bytesDown), formatBytes(r.bytesUp), r.rejectedUpdates,
       r.resultVersionId ?? '-']),
   ));
@@ -147,7 +150,9 @@ async function watch(client: HubClient, io: CliIo, id: string, pollMs: number): 
     for (const round of campaign.rounds.filter((r) => r.state === 'committed' && r.number > reported)) {
       reported = round.number;
       if (!io.stderr.isTTY) {
-        println(io.stdout, `round ${round.number}/${campaign.roundsTotal}: accuracy ${fmtAcc(round.accuracy)}  loss ${round.loss?.toFixed(4) ?? '-'}  updates ${round.updates}/${round.targetClients}  ↓${formatBytes(round.bytesDown)} ↑${formatBytes(round.bytesUp)}`);
+        println(io.stdout, `round ${round.number}/${campaign.roundsTotal}: accuracy ${fmtAcc(round.accuracy)}  loss ${round.loss?.toFixed(4) ?? '-'}  ` +
+          `${round.hubAccuracy !== null ? `validation ${fmtAcc(round.hubAccuracy)}  ` : ''}updates ${round.updates}/${round.targetClients}  ` +
+          `↓${formatBytes(round.bytesDown)} ↑${formatBytes(round.bytesUp)}`);
       }
     }
     const current = campaign.currentRound;

@@ -1,0 +1,86 @@
+/** `fedfleet datasets upload|ls|show`: validation sets for hub-side evaluation of every committed version. */
+import { resolve } from 'node:path';
+import type { DatasetRecord } from '../../datasets/dataset-registry.js';
+import { CLIENT_OPTIONS, parse } from '../args.js';
+import { CliError, usageError } from '../cli-error.js';
+import { createHubClient } from '../hub-client.js';
+import { printJson, println, type CliIo } from '../io.js';
+import { formatTable } from '../table.js';
+
+export const DATASETS_USAGE = `Usage:
+  fedfleet datasets upload <folder|mnist:test> --name <name> [--split test|train] [--description …] [--json]
+  fedfleet datasets ls [--json]
+  fedfleet datasets show <name|id> [--json]
+
+upload sends one split of a data set folder in the agent's format (agent/docs/data-format.md; default the test
+split, i.e. held-out examples) or mnist:test (the 2,000 test digits of the built-in MNIST split) to the hub. Name it in
+a campaign (fedfleet rounds start --validation-set <name>) and the hub evaluates every new version on it.
+`;
+
+const OPTIONS = { ...CLIENT_OPTIONS, name: { type: 'string' }, split: { type: 'string' }, description: { type: 'string' } } as const;
+
+interface Examples { x: Float32Array; y: Uint8Array; inputShape: number[]; numClasses: number }
+
+/** Reads the examples to upload: a data set folder's split, or the built-in MNIST test digits. */
+async function readExamples(source: string, split: 'train' | 'test', cwd: string): Promise<Examples> {
+  // The agent's data code (and TensorFlow.js with it) loads only for this command.
+  const data = await import('@fedfleet/agent/ml');
+  try {
+    if (source === 'mnist:test' || source === 'mnist:train') return data.mnistGlobal()[source === 'mnist:test' ? 'test' : 'train'];
+    const loaded = await data.loadDiskDataSource(resolve(cwd, source));
+    return loaded[split]();
+  } catch (error) {
+    if (data.isMlError(error)) throw new CliError('HUB_ERR_DATASET_INVALID', `${source}: ${error.message}`);
+    throw error;
+  }
+}
+
+function littleEndianBytes(x: Float32Array): Buffer {
+  const out = Buffer.alloc(x.length * 4);
+  for (let i = 0; i < x.length; i++) out.writeFloatLE(x[i]!, i * 4);
+  return out;
+}
+
+export async function runDatasetsCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, OPTIONS);
+  const [action, ...rest] = positionals;
+  if (values.help || !action) {
+    io.stdout.write(DATASETS_USAGE);
+    return values.help ? 0 : 2;
+  }
+  const client = createHubClient(values, io);
+  switch (action) {
+    case 'upload': {
+      if (!rest[0] || !values.name) throw usageError('usage: fedfleet datasets upload <folder|mnist:test> --name <name>');
+      const split = values.split ?? 'test';
+      if (split !== 'test' && split !== 'train') throw usageError(`--split must be test or train, got ${JSON.stringify(split)}`);
+      const examples = await readExamples(rest[0], split, io.cwd);
+      const created = await client.request<DatasetRecord>('POST', '/v1/datasets', {
+        name: values.name, inputShape: examples.inputShape, numClasses: examples.numClasses,
+        xBase64: littleEndianBytes(examples.x).toString('base64'), yBase64: Buffer.from(examples.y).toString('base64'),
+        ...(values.description ? { description: values.description } : {}),
+      });
+      if (values.json) return printJson(io, created), 0;
+      println(io.stdout, `data set ${created.name} (${created.id}): ${created.examples} examples of ${JSON.stringify(created.inputShape)}, ${created.numClasses} classes`);
+      return 0;
+    }
+    case 'ls':
+    case 'list': {
+      const datasets = await client.request<DatasetRecord[]>('GET', '/v1/datasets');
+      if (values.json) return printJson(io, datasets), 0;
+      if (datasets.length === 0) return println(io.stdout, 'no data sets'), 0;
+      println(io.stdout, formatTable(['NAME', 'ID', 'EXAMPLES', 'INPUT', 'CLASSES', 'CREATED'],
+        datasets.map((d) => [d.name, d.id, d.examples, JSON.stringify(d.inputShape), d.numClasses, d.createdAt])));
+      return 0;
+    }
+    case 'show': {
+      if (!rest[0]) throw usageError('usage: fedfleet datasets show <name|id>');
+      const dataset = await client.request<DatasetRecord>('GET', `/v1/datasets/${encodeURIComponent(rest[0])}`);
+      if (values.json) return printJson(io, dataset), 0;
+      println(io.stdout, formatTable(['FIELD', 'VALUE'], Object.entries(dataset).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])));
+      return 0;
+    }
+    default:
+      throw usageError(`unknown datasets command ${JSON.stringify(action)}\n${DATASETS_USAGE}`);
+  }
+}

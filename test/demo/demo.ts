@@ -6,6 +6,7 @@
  *   npm run demo -- [--devices 20] [--data mnist:iid|mnist:shards] [--rounds 5] [--clients 5] [--epochs 2]
  */
 import { parseArgs } from 'node:util';
+import { mnistGlobal } from '@fedfleet/agent/ml';
 import type { CampaignDetailJson } from '../../hub/src/rounds/schemas.js';
 import { stopAllChildren } from '../support/children.js';
 import { startHubProcess } from '../support/hub-process.js';
@@ -48,17 +49,25 @@ async function main(): Promise<number> {
         name: 'demo-2nn', architecture: 'mnist-2nn', seed: 1,
       });
       log(`  model        ${created.model.name}: the FedAvg paper's 2NN, ${created.model.paramCount.toLocaleString('en-US')} parameters`);
+      // One fixed yardstick for every round at the hub: the 2,000 MNIST test digits no device trains on.
+      const { test } = mnistGlobal();
+      const x = Buffer.alloc(test.x.length * 4);
+      test.x.forEach((v, i) => x.writeFloatLE(v, i * 4));
+      const validation = await hub.api.request<{ name: string; examples: number }>('POST', '/v1/datasets', {
+        name: 'mnist-test', inputShape: test.inputShape, numClasses: test.numClasses, xBase64: x.toString('base64'), yBase64: Buffer.from(test.y).toString('base64'),
+      });
+      log(`  validation   ${validation.name}: ${validation.examples} held-out digits, evaluated at the hub after every round`);
       const campaign = await hub.api.request<CampaignDetailJson>('POST', '/v1/rounds', {
-        model: created.model.id, selector: 'sim=true', rounds, clients, epochs, batchSize: 10, learningRate: 0.05, seed: 1,
+        model: created.model.id, selector: 'sim=true', rounds, clients, epochs, batchSize: 10, learningRate: 0.05, seed: 1, validationSet: validation.name,
       });
       log(`campaign ${campaign.id}: ${rounds} rounds, ${clients} clients per round (over-selected ×${String(campaign.config.overSelect)}), ` +
-        `E=${epochs}, B=10, FedAvg; accuracy = federated evaluation on the participants' held-out digits`);
+        `E=${epochs}, B=10, FedAvg; accuracy = federated evaluation on the participants' held-out digits, validation = the hub's`);
       let detail = campaign;
       let reported = 0;
       for (;;) {
         for (const r of detail.rounds.filter((x) => x.state === 'committed' && x.number > reported)) {
           reported = r.number;
-          log(`  round ${r.number}/${rounds}  accuracy ${pct(r.accuracy)}  loss ${r.loss?.toFixed(3) ?? '-'}  updates ${r.updates}/${r.targetClients}` +
+          log(`  round ${r.number}/${rounds}  accuracy ${pct(r.accuracy)}  validation ${pct(r.hubAccuracy)}  loss ${r.loss?.toFixed(3) ?? '-'}  updates ${r.updates}/${r.targetClients}` +
             `  ↓${mib(r.bytesDown)} ↑${mib(r.bytesUp)}  ${((r.durationMs ?? 0) / 1000).toFixed(1)} s`);
         }
         if (detail.state !== 'running') break;
@@ -70,7 +79,7 @@ async function main(): Promise<number> {
         return 1;
       }
       const model = await hub.api.request<{ latestVersion: number }>('GET', `/v1/models/${created.model.id}`);
-      log(`campaign completed: final accuracy ${pct(detail.accuracy.at(-1) ?? null)}, model ${created.model.name} is at version ` +
+      log(`campaign completed: final accuracy ${pct(detail.accuracy.at(-1) ?? null)} (validation ${pct(detail.hubAccuracy.at(-1) ?? null)}), model ${created.model.name} is at version ` +
         `${model.latestVersion}, ${mib(detail.bytesDown + detail.bytesUp)} moved over MQTT`);
     } finally {
       log('shutting down the fleet and the hub…');

@@ -12,17 +12,8 @@ export interface EnrollRequest {
   fetch?: typeof fetch;
 }
 
-interface EnrollResponse {
-  deviceId: string;
-  name: string;
-  mqttUrl: string;
-  username: string;
-  password: string;
-  clientId: string;
-  hubPublicKey: string;
-  heartbeatSec: number;
-  labels: Record<string, string>;
-}
+/** `POST /v1/enroll`'s answer: the credentials, less what the agent adds (the hub it asked, when). */
+type EnrollResponse = Omit<DeviceCredentials, 'hubUrl' | 'enrolledAt'>;
 
 /**
  * Exchanges an enrollment token for device credentials (`POST /v1/enroll`). The hub's error code is kept in the

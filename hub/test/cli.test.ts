@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { onTestFinished } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 import { parseDurationSec } from '../src/cli/args.js';
 import { createProgress } from '../src/cli/progress.js';
 import { formatTable } from '../src/cli/table.js';
@@ -34,16 +34,8 @@ function fedfleet(args: string[], env: Record<string, string> = {}): Promise<Run
 }
 
 /** In-process run of main() with captured output (fast; same code path as the binary minus tsx). */
-async function runMain(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (chunk: string) => ((stdout += chunk), true) } as never,
-    stderr: { write: (chunk: string) => ((stderr += chunk), true) } as never,
-    env,
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
+function runMain(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, { env });
 }
 
 describe('fedfleet CLI (child process)', () => {

@@ -18,6 +18,16 @@ async function waitForStatus(testHub: TestHub, id: string, status: 'online' | 'o
   }, 5000, `${id} ${status}`);
 }
 
+/** A hub with one enrolled device, connected (with its last will) and seen online. */
+async function onlineDevice() {
+  const testHub = await startTestHub();
+  const device = await enrollDevice(testHub);
+  const client = await connectDevice(testHub, device);
+  await publishStatus(client, device.deviceId);
+  await waitForStatus(testHub, device.deviceId, 'online');
+  return { testHub, device, client };
+}
+
 describe('liveness', () => {
   it('marks a device online on its retained Status and shows its telemetry', async () => {
     const testHub = await startTestHub();
@@ -45,11 +55,7 @@ describe('liveness', () => {
   });
 
   it('goes offline by last will when the connection drops, and online again on reconnect', async () => {
-    const testHub = await startTestHub();
-    const device = await enrollDevice(testHub);
-    const client = await connectDevice(testHub, device);
-    await publishStatus(client, device.deviceId);
-    await waitForStatus(testHub, device.deviceId, 'online');
+    const { testHub, device, client } = await onlineDevice();
     const offline = new Promise<{ reason: string }>((resolve) => testHub.hub.events.once('device.offline', resolve));
     client.stream.destroy(); // no DISCONNECT packet: the broker publishes the will
     expect((await offline).reason).toBe('will');
@@ -61,11 +67,7 @@ describe('liveness', () => {
   });
 
   it('goes offline on a clean disconnect', async () => {
-    const testHub = await startTestHub();
-    const device = await enrollDevice(testHub);
-    const client = await connectDevice(testHub, device);
-    await publishStatus(client, device.deviceId);
-    await waitForStatus(testHub, device.deviceId, 'online');
+    const { testHub, device, client } = await onlineDevice();
     const offline = new Promise<{ reason: string }>((resolve) => testHub.hub.events.once('device.offline', resolve));
     await client.endAsync();
     expect((await offline).reason).toBe('disconnected');
@@ -73,11 +75,7 @@ describe('liveness', () => {
   });
 
   it('goes offline on a graceful Status OFFLINE', async () => {
-    const testHub = await startTestHub();
-    const device = await enrollDevice(testHub);
-    const client = await connectDevice(testHub, device);
-    await publishStatus(client, device.deviceId);
-    await waitForStatus(testHub, device.deviceId, 'online');
+    const { testHub, device, client } = await onlineDevice();
     await publishStatus(client, device.deviceId, { state: DeviceState.DEVICE_STATE_OFFLINE, reason: 'shutdown' });
     await waitForStatus(testHub, device.deviceId, 'offline');
   });

@@ -3,6 +3,7 @@ export * from './messages.js';
 export * from './topics.js';
 export * from './envelope.js';
 export * from './weights.js';
+export * from './float32-le.js';
 export * from './fp16.js';
 export * from './quantize.js';
 export * from './tensor-codec.js';

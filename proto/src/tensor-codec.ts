@@ -5,6 +5,7 @@
 // Byte order is fixed little-endian whatever the host. Decoding never trusts the buffer's alignment: protobufjs
 // hands out `bytes` fields as views into the whole message buffer, at any byteOffset.
 import { ProtoError } from './errors.js';
+import { decodeFloat32Le, encodeFloat32Le } from './float32-le.js';
 import { float32ToFloat16, float16ToFloat32, isFloat16NonFinite } from './fp16.js';
 import { TensorEncoding, type TensorProps, type fedfleet } from './messages.js';
 import { quantizeSymmetric } from './quantize.js';
@@ -18,8 +19,6 @@ export type TensorEncodingValue = fedfleet.v1.TensorEncoding;
  * the 1.66 M parameters of the FedAvg paper's CNN.
  */
 export const DEFAULT_MAX_TENSOR_ELEMENTS = 1 << 24;
-
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export interface EncodeTensorOptions {
   /** INT8 only: stochastic rounding (unbiased; for uplink updates). Default false (round to nearest). */
@@ -88,27 +87,6 @@ function checkFinite(data: Float32Array, name: string): void {
   }
 }
 
-function encodeFp32(src: Float32Array): Uint8Array {
-  const out = new Uint8Array(src.length * 4);
-  if (LITTLE_ENDIAN_HOST) {
-    out.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
-  } else {
-    const view = new DataView(out.buffer);
-    for (let i = 0; i < src.length; i++) view.setFloat32(i * 4, src[i], true);
-  }
-  return out;
-}
-
-function decodeFp32(bytes: Uint8Array, out: Float32Array): void {
-  if (LITTLE_ENDIAN_HOST) {
-    // A byte copy into the (aligned) destination works for any source byteOffset.
-    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
-  } else {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
-  }
-}
-
 function encodeFp16(src: Float32Array, name: string): Uint8Array {
   const out = new Uint8Array(src.length * 2);
   for (let i = 0; i < src.length; i++) {
@@ -153,7 +131,7 @@ export function encodeTensor(
     return { ...base, data: new Uint8Array(q.buffer, q.byteOffset, q.length), scale, zeroPoint };
   }
   checkFinite(w.data, w.name);
-  const data = encoding === TensorEncoding.TENSOR_ENCODING_FP32 ? encodeFp32(w.data) : encodeFp16(w.data, w.name);
+  const data = encoding === TensorEncoding.TENSOR_ENCODING_FP32 ? encodeFloat32Le(w.data) : encodeFp16(w.data, w.name);
   return { ...base, data };
 }
 
@@ -178,7 +156,7 @@ export function decodeTensor(t: TensorProps, options: DecodeTensorOptions = {}):
   }
   const out = new Float32Array(size);
   if (encoding === TensorEncoding.TENSOR_ENCODING_FP32) {
-    decodeFp32(data, out);
+    decodeFloat32Le(data, out);
     checkFinite(out, name);
   } else if (encoding === TensorEncoding.TENSOR_ENCODING_FP16) {
     decodeFp16(data, out, name);

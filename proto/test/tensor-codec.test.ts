@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_MAX_TENSOR_ELEMENTS, ModelBlob, type TensorEncodingValue, ProtoError, Tensor, TensorEncoding, decodeEnvelope, decodeModelBlob, decodeTensor,
-  decodeWeights, encodeEnvelope, encodeModelBlob, encodeTensor, encodeWeights, encodedSize, type ModelWeights,
+  decodeWeights, encodeEnvelope, encodeModelBlob, encodeTensor, encodeWeights, encodedSize, mulberry32, type ModelWeights,
   type TensorProps, type WeightTensor,
 } from '../src/index.js';
 
 const { TENSOR_ENCODING_FP32: FP32, TENSOR_ENCODING_FP16: FP16, TENSOR_ENCODING_INT8: INT8 } = TensorEncoding;
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomTensor(name: string, shape: number[], rng: () => number, amplitude = 1): WeightTensor {
   let n = 1;
@@ -44,7 +33,7 @@ function atOffset(bytes: Uint8Array, offset: number): Uint8Array {
 }
 
 describe('tensor codec round trips', () => {
-  const rng = seeded(11);
+  const rng = mulberry32(11);
   const kernel = randomTensor('dense_Dense1/kernel', [64, 32], rng, 0.2);
 
   it('fp32 is exact, little-endian, including −0, subnormals and extremes', () => {
@@ -80,7 +69,7 @@ describe('tensor codec round trips', () => {
     expect(worst).toBeLessThanOrEqual(scale / 2 + 1e-7);
     expect(worst).toBeGreaterThan(scale / 4); // a real quantization happened
 
-    const sto = decodeTensor(encodeTensor(kernel, INT8, { stochastic: true, rng: seeded(3) })).data;
+    const sto = decodeTensor(encodeTensor(kernel, INT8, { stochastic: true, rng: mulberry32(3) })).data;
     let worstSto = 0;
     for (let i = 0; i < sto.length; i++) worstSto = Math.max(worstSto, Math.abs(sto[i] - kernel.data[i]));
     expect(worstSto).toBeLessThan(scale);
@@ -88,8 +77,8 @@ describe('tensor codec round trips', () => {
   });
 
   it('stochastic int8 updates average out: the mean of many decoded updates approaches the true update', () => {
-    const update = randomTensor('delta', [256], seeded(5), 0.01);
-    const rng = seeded(6);
+    const update = randomTensor('delta', [256], mulberry32(5), 0.01);
+    const rng = mulberry32(6);
     const sum = new Float64Array(256);
     const draws = 2000;
     let scale = 0;
@@ -237,7 +226,7 @@ describe('tensor codec rejects bad input', () => {
 });
 
 describe('model blob', () => {
-  const rng = seeded(21);
+  const rng = mulberry32(21);
   const topologyJson = JSON.stringify({ class_name: 'Sequential', config: { name: 'tiny', layers: [] } });
   const weights: ModelWeights = [randomTensor('k', [8, 4], rng), randomTensor('b', [4], rng)];
 

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { mnistGlobal } from '@fedfleet/agent/ml';
+import { encodeFloat32Le } from '@fedfleet/proto';
 import type { CampaignDetailJson } from '../../hub/src/rounds/schemas.js';
 import { stopAllChildren } from '../support/children.js';
 import { startHubProcess } from '../support/hub-process.js';
@@ -51,10 +52,9 @@ async function main(): Promise<number> {
       log(`  model        ${created.model.name}: the FedAvg paper's 2NN, ${created.model.paramCount.toLocaleString('en-US')} parameters`);
       // One fixed yardstick for every round at the hub: the 2,000 MNIST test digits no device trains on.
       const { test } = mnistGlobal();
-      const x = Buffer.alloc(test.x.length * 4);
-      test.x.forEach((v, i) => x.writeFloatLE(v, i * 4));
       const validation = await hub.api.request<{ name: string; examples: number }>('POST', '/v1/datasets', {
-        name: 'mnist-test', inputShape: test.inputShape, numClasses: test.numClasses, xBase64: x.toString('base64'), yBase64: Buffer.from(test.y).toString('base64'),
+        name: 'mnist-test', inputShape: test.inputShape, numClasses: test.numClasses,
+        xBase64: Buffer.from(encodeFloat32Le(test.x)).toString('base64'), yBase64: Buffer.from(test.y).toString('base64'),
       });
       log(`  validation   ${validation.name}: ${validation.examples} held-out digits, evaluated at the hub after every round`);
       const campaign = await hub.api.request<CampaignDetailJson>('POST', '/v1/rounds', {

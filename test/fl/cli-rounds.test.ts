@@ -9,25 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../hub/src/cli/main.js';
+import { runCli, type CliRun } from '../../hub/test/helpers/cli.js';
 import type { CampaignDetailJson, CampaignJson } from '../../hub/src/rounds/schemas.js';
 import { TEST_ADMIN_TOKEN } from '../../hub/test/helpers/test-hub.js';
 import { saveTfjsModel, tinyTfjsModel } from '../../hub/test/rounds/round-helpers.js';
 import { FAST_TRAINING, startAgents, startFlHub, waitForCampaign, type FlHub } from './fl-harness.js';
 
-interface Run { code: number; stdout: string; stderr: string }
-
 /** Runs `fedfleet <args>` in process against `hub`; `tty` makes stderr a terminal (progress bar). */
-async function fedfleet(hub: FlHub, args: string[], options: { tty?: boolean; cwd?: string } = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (chunk: string) => ((stdout += chunk), true) } as never,
-    stderr: { isTTY: options.tty ?? false, columns: 120, write: (chunk: string) => ((stderr += chunk), true) } as never,
-    env: { FEDFLEET_HUB: hub.httpUrl, FEDFLEET_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
-    cwd: options.cwd ?? process.cwd(),
-  });
-  return { code, stdout, stderr };
+function fedfleet(hub: FlHub, args: string[], options: { tty?: boolean; cwd?: string } = {}): Promise<CliRun> {
+  return runCli(args, { ...options, env: { FEDFLEET_HUB: hub.httpUrl, FEDFLEET_ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
 }
 
 const TRAINING = ['--epochs', String(FAST_TRAINING.epochs), '--batch', String(FAST_TRAINING.batchSize), '--lr', String(FAST_TRAINING.learningRate),

@@ -3,9 +3,9 @@
  * version carries its accuracy on it — the same figure the agent's evaluation code computes on that version.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeModelBlob } from '@fedfleet/proto';
+import { decodeModelBlob, encodeFloat32Le } from '@fedfleet/proto';
 import { evaluate, mnistGlobal, subsetDataset } from '@fedfleet/agent/ml';
-import { main } from '../../hub/src/cli/main.js';
+import { runCli, type CliRun } from '../../hub/test/helpers/cli.js';
 import type { CampaignDetailJson } from '../../hub/src/rounds/schemas.js';
 import { TEST_ADMIN_TOKEN } from '../../hub/test/helpers/test-hub.js';
 import { FAST_TRAINING, startAgents, startCampaign, startFlHub, waitForCampaign, type FlHub } from './fl-harness.js';
@@ -18,21 +18,11 @@ function upload(hub: FlHub, body: Record<string, unknown>) {
 }
 
 function encode(x: Float32Array, y: Uint8Array) {
-  const bytes = Buffer.alloc(x.length * 4);
-  x.forEach((v, i) => bytes.writeFloatLE(v, i * 4));
-  return { xBase64: bytes.toString('base64'), yBase64: Buffer.from(y).toString('base64') };
+  return { xBase64: Buffer.from(encodeFloat32Le(x)).toString('base64'), yBase64: Buffer.from(y).toString('base64') };
 }
 
-async function cli(hub: FlHub, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (chunk: string) => ((stdout += chunk), true) } as never,
-    stderr: { write: (chunk: string) => ((stderr += chunk), true) } as never,
-    env: { FEDFLEET_HUB: hub.httpUrl, FEDFLEET_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
+function cli(hub: FlHub, args: string[]): Promise<CliRun> {
+  return runCli(args, { env: { FEDFLEET_HUB: hub.httpUrl, FEDFLEET_ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
 }
 
 describe('validation sets and hub-side evaluation', () => {

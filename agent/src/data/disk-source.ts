@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { shapeSize } from '@fedfleet/proto';
+import { decodeFloat32Le, shapeSize } from '@fedfleet/proto';
 import { parseLabelledCsv } from './csv.js';
 import { memoryDataSource, subsetDataset, validateDataset, type DataSource, type Dataset } from './dataset.js';
 import { DEFAULT_HOLDOUT_FRACTION, MANIFEST_FILE, parseManifest, splitFiles, type DiskManifest } from './disk-manifest.js';
@@ -14,14 +14,6 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Little-endian Float32 regardless of the host's byte order. */
-function decodeFloat32Le(bytes: Uint8Array): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(bytes.byteLength / 4);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
-  return out;
 }
 
 async function readBinarySplit(dir: string, split: 'train' | 'test', manifest: DiskManifest): Promise<Dataset> {

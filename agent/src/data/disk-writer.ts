@@ -1,5 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodeFloat32Le } from '@fedfleet/proto';
 import { validateDataset, type Dataset } from './dataset.js';
 import { DISK_FORMAT, MANIFEST_FILE, parseManifest, splitFiles, type DiskManifest } from './disk-manifest.js';
 import { MlError } from './errors.js';
@@ -13,13 +14,6 @@ export interface WriteDiskDataOptions {
   name?: string;
   /** Class names, index = label. */
   labelNames?: string[];
-}
-
-function encodeFloat32Le(values: Float32Array): Uint8Array {
-  const out = new Uint8Array(values.length * 4);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
-  return out;
 }
 
 async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {

@@ -4,7 +4,7 @@
  * the agent's sample format (agent/docs/data-format.md): float32 features, one label byte per example.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { shapeSize } from '@fedfleet/proto';
+import { decodeFloat32Le, shapeSize } from '@fedfleet/proto';
 import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -132,13 +132,8 @@ export class DatasetRegistry {
     if (cached) return cached;
     const record = this.get(id);
     const row = this.store.db.prepare<[string], { x: Buffer; y: Buffer }>('SELECT x, y FROM datasets WHERE id = ?').get(record.id)!;
-    // Copy into aligned memory: a Buffer from SQLite may start at an offset that Float32Array cannot view.
-    const x = new Float32Array(row.x.byteLength / 4);
-    new Uint8Array(x.buffer).set(row.x);
-    if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
-      const view = new DataView(x.buffer);
-      for (let i = 0; i < x.length; i++) x[i] = view.getFloat32(i * 4, true);
-    }
+    // Decoded into aligned memory: a Buffer from SQLite may start at an offset that Float32Array cannot view.
+    const x = decodeFloat32Le(row.x);
     const data: ValidationData = { x, y: new Uint8Array(row.y), count: record.examples, inputShape: record.inputShape, numClasses: record.numClasses };
     this.cache.set(record.id, data);
     while (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);

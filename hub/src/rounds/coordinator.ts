@@ -50,6 +50,9 @@ export interface CoordinatorDeps {
   spoolDir: string;
 }
 
+/** A round's timers: `timer` for its current phase (selection retry, deadline), `graceTimer` for the rejoin grace. */
+type TimerSlot = 'timer' | 'graceTimer';
+
 interface RoundRuntime {
   timer?: TimerHandle;
   /** Armed while every participant still owing an update is offline: closes the round unless one reconnects. */
@@ -93,10 +96,7 @@ export class Coordinator {
   close(): void {
     this.closed = true;
     for (const off of this.unsubscribe.splice(0)) off();
-    for (const rt of this.runtime.values()) {
-      if (rt.timer) this.deps.clock.clearTimer(rt.timer);
-      if (rt.graceTimer) this.deps.clock.clearTimer(rt.graceTimer);
-    }
+    for (const roundId of this.runtime.keys()) this.clearTimer(roundId, 'timer', 'graceTimer');
     this.runtime.clear();
   }
 
@@ -383,31 +383,20 @@ export class Coordinator {
     if (live > 0) return;
     // Everyone still owing an update is offline. A flapping connection comes back (and its update with it, QoS 1);
     // a dead device does not: wait rejoinGraceSec for one to reconnect, never past the deadline, then close.
-    const rt = this.runtimeOf(roundId);
-    if (rt.graceTimer) return;
+    if (this.runtimeOf(roundId).graceTimer) return;
     const graceMs = 1000 * (this.rounds.campaign(round.campaignId)?.config.rejoinGraceSec ?? 10);
     const closeAtMs = Math.min(this.deps.clock.now() + graceMs, round.deadlineAtMs ?? Infinity);
     if (closeAtMs <= this.deps.clock.now()) return this.finishTraining(roundId);
-    rt.graceTimer = this.deps.clock.setTimeout(() => {
-      rt.graceTimer = undefined;
-      if (this.closed) return;
-      const now = this.rounds.participants(roundId);
-      if (!now.some((p) => isPending(p.state))) this.finishTraining(roundId);
-    }, closeAtMs - this.deps.clock.now());
-  }
-
-  private clearGraceTimer(roundId: string): void {
-    const rt = this.runtime.get(roundId);
-    if (rt?.graceTimer) this.deps.clock.clearTimer(rt.graceTimer);
-    if (rt) rt.graceTimer = undefined;
+    this.armTimer(roundId, closeAtMs, () => {
+      if (!this.rounds.participants(roundId).some((p) => isPending(p.state))) this.finishTraining(roundId);
+    }, 'graceTimer');
   }
 
   /** Training ends: by target reached, nobody left, or deadline. Commit the round's aggregation or fail it. */
   private finishTraining(roundId: string): void {
     const round = this.rounds.round(roundId);
     if (round?.state !== 'training') return;
-    this.clearTimer(roundId);
-    this.clearGraceTimer(roundId);
+    this.clearTimer(roundId, 'timer', 'graceTimer');
     const participants = this.rounds.participants(roundId);
     const updated = participants.filter((p) => p.state === 'updated').length;
     const nowMs = this.deps.clock.now();
@@ -560,8 +549,7 @@ export class Coordinator {
 
   private failRound(round: RoundRecord, reason: string, opts: { campaignState?: 'failed' | 'cancelled' } = {}): void {
     if (round.state === 'committed' || round.state === 'failed') return;
-    this.clearTimer(round.id);
-    this.clearGraceTimer(round.id);
+    this.clearTimer(round.id, 'timer', 'graceTimer');
     const nowMs = this.deps.clock.now();
     const pending = this.rounds.participants(round.id).filter((p) => isPending(p.state));
     this.deps.store.transaction(() => {
@@ -766,19 +754,24 @@ export class Coordinator {
     return rt;
   }
 
-  private armTimer(roundId: string, atMs: number, fn: () => void): void {
+  private armTimer(roundId: string, atMs: number, fn: () => void, slot: TimerSlot = 'timer'): void {
     const rt = this.runtimeOf(roundId);
-    if (rt.timer) this.deps.clock.clearTimer(rt.timer);
-    rt.timer = this.deps.clock.setTimeout(() => {
-      rt.timer = undefined;
+    const previous = rt[slot];
+    if (previous) this.deps.clock.clearTimer(previous);
+    rt[slot] = this.deps.clock.setTimeout(() => {
+      rt[slot] = undefined;
       if (!this.closed) fn();
     }, Math.max(0, atMs - this.deps.clock.now()));
   }
 
-  private clearTimer(roundId: string): void {
+  private clearTimer(roundId: string, ...slots: TimerSlot[]): void {
     const rt = this.runtime.get(roundId);
-    if (rt?.timer) this.deps.clock.clearTimer(rt.timer);
-    if (rt) rt.timer = undefined;
+    if (!rt) return;
+    for (const slot of slots.length > 0 ? slots : (['timer'] as const)) {
+      const handle = rt[slot];
+      if (handle) this.deps.clock.clearTimer(handle);
+      rt[slot] = undefined;
+    }
   }
 
   private emitRound(roundId: string): void {

@@ -1,19 +1,9 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import type { ModelWeights } from '@fedfleet/proto';
+import { mulberry32, type ModelWeights } from '@fedfleet/proto';
 import { describe, expect, it } from 'vitest';
-import { StrategyError, createStrategy, type ClientUpdate } from '../../src/rounds/strategies/index.js';
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createStrategy, type ClientUpdate } from '../../src/rounds/strategies/index.js';
+import { codeOf } from './strategy-helpers.js';
 
 function randomWeights(shapes: number[][], rng: () => number, names = shapes.map((_, i) => `t${i}`)): ModelWeights {
   return shapes.map((shape, t) => {
@@ -22,16 +12,6 @@ function randomWeights(shapes: number[][], rng: () => number, names = shapes.map
     for (let i = 0; i < n; i++) data[i] = rng() * 2 - 1;
     return { name: names[t], shape, data };
   });
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(StrategyError);
-    return (error as StrategyError).code;
-  }
-  return 'no error';
 }
 
 /** A full garbage collector, even without --expose-gc on the command line. */
@@ -57,7 +37,7 @@ async function settle(gc: () => void): Promise<number> {
 
 describe('FedAvg (McMahan et al. 2017)', () => {
   it('equals Σ nₖwₖ / Σ nₖ from a brute-force computation, to 1e-6', () => {
-    const rng = seeded(42);
+    const rng = mulberry32(42);
     const shapes = [[7, 5], [5], [3, 3, 2, 4], [1]];
     const global = randomWeights(shapes, rng);
     const clients = Array.from({ length: 13 }, (_, k) => ({
@@ -93,7 +73,7 @@ describe('FedAvg (McMahan et al. 2017)', () => {
   });
 
   it('FedProx aggregates like FedAvg and hands μ to clients', () => {
-    const rng = seeded(7);
+    const rng = mulberry32(7);
     const global = randomWeights([[4, 3]], rng);
     const updates: ClientUpdate[] = [1, 2, 3].map((k) => ({ deviceId: `d${k}`, exampleCount: k * 10, delta: randomWeights([[4, 3]], rng) }));
     const prox = createStrategy('fedprox', { proximalMu: 0.1 });

@@ -1,17 +1,6 @@
-import type { ModelWeights } from '@fedfleet/proto';
+import { mulberry32, type ModelWeights } from '@fedfleet/proto';
 import { describe, expect, it } from 'vitest';
 import { createStrategy, type ClientUpdate, type StrategyName, type StrategyOptions } from '../../src/rounds/strategies/index.js';
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal draws (Box–Muller) from a seeded uniform source. */
 function gaussian(rng: () => number): () => number {
@@ -81,7 +70,7 @@ describe('robust strategies, hand-computed', () => {
 describe('robustness: 9 honest clients and 1 Byzantine client', () => {
   const shapes = [[32, 24], [24], [24, 10], [10]];
   const params = shapes.reduce((s, shape) => s + shape.reduce((a, b) => a * b, 1), 0);
-  const rng = seeded(2024);
+  const rng = mulberry32(2024);
   const normal = gaussian(rng);
 
   // The common direction honest clients' local training moves in, and a global model to move.

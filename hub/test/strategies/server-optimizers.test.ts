@@ -1,27 +1,7 @@
-import type { ModelWeights } from '@fedfleet/proto';
+import { mulberry32, type ModelWeights } from '@fedfleet/proto';
 import { describe, expect, it } from 'vitest';
-import { StrategyError, createStrategy, type ClientUpdate, type Strategy } from '../../src/rounds/strategies/index.js';
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(StrategyError);
-    return (error as StrategyError).code;
-  }
-  return 'no error';
-}
+import { createStrategy, type ClientUpdate, type Strategy } from '../../src/rounds/strategies/index.js';
+import { codeOf } from './strategy-helpers.js';
 
 const vec = (values: number[]): ModelWeights => [{ name: 'w', shape: [values.length], data: new Float32Array(values) }];
 
@@ -33,7 +13,7 @@ function round(strategy: Strategy, global: ModelWeights, delta: number[]): Model
 }
 
 function randomRounds(seed: number, rounds: number, clients: number, shapes: number[][]): ClientUpdate[][] {
-  const rng = seeded(seed);
+  const rng = mulberry32(seed);
   return Array.from({ length: rounds }, () =>
     Array.from({ length: clients }, (_, k) => ({
       deviceId: `dev-${k}`,

@@ -1,5 +1,6 @@
 /** `fedfleet datasets upload|ls|show`: validation sets for hub-side evaluation of every committed version. */
 import { resolve } from 'node:path';
+import { encodeFloat32Le } from '@fedfleet/proto';
 import type { DatasetRecord } from '../../datasets/dataset-registry.js';
 import { CLIENT_OPTIONS, parse } from '../args.js';
 import { CliError, usageError } from '../cli-error.js';
@@ -19,26 +20,22 @@ a campaign (fedfleet rounds start --validation-set <name>) and the hub evaluates
 
 const OPTIONS = { ...CLIENT_OPTIONS, name: { type: 'string' }, split: { type: 'string' }, description: { type: 'string' } } as const;
 
-interface Examples { x: Float32Array; y: Uint8Array; inputShape: number[]; numClasses: number }
-
-/** Reads the examples to upload: a data set folder's split, or the built-in MNIST test digits. */
-async function readExamples(source: string, split: 'train' | 'test', cwd: string): Promise<Examples> {
+/** The `POST /v1/datasets` fields of a data set folder's split, or of the built-in MNIST digits. */
+async function uploadFields(source: string, split: 'train' | 'test', cwd: string) {
   // The agent's data code (and TensorFlow.js with it) loads only for this command.
   const data = await import('@fedfleet/agent/ml');
+  let examples;
   try {
-    if (source === 'mnist:test' || source === 'mnist:train') return data.mnistGlobal()[source === 'mnist:test' ? 'test' : 'train'];
-    const loaded = await data.loadDiskDataSource(resolve(cwd, source));
-    return loaded[split]();
+    if (source === 'mnist:test' || source === 'mnist:train') examples = data.mnistGlobal()[source === 'mnist:test' ? 'test' : 'train'];
+    else examples = (await data.loadDiskDataSource(resolve(cwd, source)))[split]();
   } catch (error) {
     if (data.isMlError(error)) throw new CliError('HUB_ERR_DATASET_INVALID', `${source}: ${error.message}`);
     throw error;
   }
-}
-
-function littleEndianBytes(x: Float32Array): Buffer {
-  const out = Buffer.alloc(x.length * 4);
-  for (let i = 0; i < x.length; i++) out.writeFloatLE(x[i]!, i * 4);
-  return out;
+  return {
+    inputShape: examples.inputShape, numClasses: examples.numClasses,
+    xBase64: Buffer.from(encodeFloat32Le(examples.x)).toString('base64'), yBase64: Buffer.from(examples.y).toString('base64'),
+  };
 }
 
 export async function runDatasetsCommand(argv: string[], io: CliIo): Promise<number> {
@@ -54,11 +51,8 @@ export async function runDatasetsCommand(argv: string[], io: CliIo): Promise<num
       if (!rest[0] || !values.name) throw usageError('usage: fedfleet datasets upload <folder|mnist:test> --name <name>');
       const split = values.split ?? 'test';
       if (split !== 'test' && split !== 'train') throw usageError(`--split must be test or train, got ${JSON.stringify(split)}`);
-      const examples = await readExamples(rest[0], split, io.cwd);
       const created = await client.request<DatasetRecord>('POST', '/v1/datasets', {
-        name: values.name, inputShape: examples.inputShape, numClasses: examples.numClasses,
-        xBase64: littleEndianBytes(examples.x).toString('base64'), yBase64: Buffer.from(examples.y).toString('base64'),
-        ...(values.description ? { description: values.description } : {}),
+        name: values.name, ...await uploadFields(rest[0], split, io.cwd), ...(values.description ? { description: values.description } : {}),
       });
       if (values.json) return printJson(io, created), 0;
       println(io.stdout, `data set ${created.name} (${created.id}): ${created.examples} examples of ${JSON.stringify(created.inputShape)}, ${created.numClasses} classes`);

@@ -21,6 +21,12 @@ export interface AgentOptions {
   /** Used only when the store holds no credentials yet. */
   enrollment?: { hubUrl: string; token: string; name: string; labels?: Record<string, string> };
   profile: HardwareProfileProps;
+  /**
+   * Local training examples this device holds (its data partition), declared in every status so that the hub can
+   * bound the weight of this device's updates by it. Default: none declared (the hub then bounds by the round's
+   * median alone).
+   */
+  trainExamples?: number;
   telemetry: TelemetrySource;
   /** Heartbeat period in seconds; default: what the hub said at enrollment, else 10. */
   heartbeatSec?: number;
@@ -219,6 +225,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       activeModelId: this.activeModel.modelId,
       activeVersionId: this.activeModel.versionId,
       profile: this.options.profile,
+      trainExamples: this.options.trainExamples ?? 0,
       busy: this.busy,
       heartbeatSec: this.heartbeatSec,
       bootAtMs: this.bootAtMs,

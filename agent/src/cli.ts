@@ -110,6 +110,7 @@ export async function runAgentCommand(argv: string[], options: AgentCommandOptio
     credentials: store,
     ...(config.hubUrl && config.token ? { enrollment: { hubUrl: config.hubUrl, token: config.token, name: config.name, labels: config.labels } } : {}),
     profile,
+    ...(dataSource ? { trainExamples: dataSource.describe().trainCount } : {}),
     telemetry: new SystemTelemetry({ diskPath: config.dataDir }),
     ...(config.heartbeatSec ? { heartbeatSec: config.heartbeatSec } : {}),
     keepaliveSec: config.keepaliveSec,

@@ -1,6 +1,8 @@
 /**
- * Error registry of the agent. Callers branch on `code`, never on message text; the codes also travel to the
- * hub in `CommandResult.errorCode` when a device refuses or fails a command.
+ * The agent's one error registry, for the whole package: session, commands, and the data and ML layers
+ * (`agent/src/data`, `agent/src/ml`). Callers branch on `code`, never on message text; the codes also travel to
+ * the hub in `CommandResult.errorCode` when a device refuses or fails a command. Codes are stable: add new ones,
+ * never rename.
  */
 export const AGENT_ERROR_CODES = {
   AGENT_ERR_CONFIG: 'invalid agent configuration',
@@ -20,10 +22,10 @@ export const AGENT_ERROR_CODES = {
   AGENT_ERR_BAD_COMMAND: 'the command is malformed or unknown',
   AGENT_ERR_TRAIN_FAILED: 'local training failed',
   AGENT_ERR_DATA_FORMAT: 'the local data set is malformed',
-  AGENT_ERR_BACKEND: 'no TensorFlow.js backend could be initialised',
+  AGENT_ERR_BACKEND: 'the requested TensorFlow.js backend is not available',
   AGENT_ERR_BAD_MODEL: 'the model topology cannot be loaded',
-  AGENT_ERR_WEIGHTS_MISMATCH: 'weights do not match the model topology',
-  AGENT_ERR_BAD_OPTIONS: 'invalid training options',
+  AGENT_ERR_WEIGHTS_MISMATCH: 'the weights do not match the model topology',
+  AGENT_ERR_BAD_OPTIONS: 'invalid training, evaluation or partition options',
 } as const;
 
 export type AgentErrorCode = keyof typeof AGENT_ERROR_CODES;
@@ -35,6 +37,10 @@ export class AgentError extends Error {
     this.name = 'AgentError';
     this.code = code;
   }
+}
+
+export function isAgentError(error: unknown): error is AgentError {
+  return error instanceof AgentError;
 }
 
 export function errorCodeOf(error: unknown): string {

@@ -143,6 +143,7 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
     agent = new Agent({
       credentials: store,
       profile: wireProfile(profile),
+      ...(dataSource ? { trainExamples: dataSource.describe().trainCount } : {}),
       telemetry: new SimTelemetry(profile, () => agent.busy, deviceRandom),
       ...(this.options.heartbeatSec ? { heartbeatSec: this.options.heartbeatSec } : {}),
       backoff: { initialMs: 200, maxMs: 5_000 },

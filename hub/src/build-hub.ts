@@ -4,7 +4,7 @@
  * resolves to their URLs; `close()` releases everything (devices are disconnected, the database is closed).
  *
  * Decorators, available after `await hub.ready()`: `config`, `clock`, `store`, `metrics`, `events`, `audit`,
- * `adminToken`, `identity`, `broker`, `deviceCredentials`, `transfers`, `fleet`.
+ * `adminToken`, `identity`, `broker`, `deviceCredentials`, `transfers`, `fleet`, `commands`, `evaluator`.
  */
 import type { AddressInfo } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,16 +13,20 @@ import { auditPlugin } from './audit/audit-plugin.js';
 import { authPlugin } from './auth/auth-plugin.js';
 import { brokerPlugin } from './broker/broker-plugin.js';
 import { systemClock, type Clock } from './clock.js';
+import { commandsPlugin } from './commands/commands-plugin.js';
 import type { HubConfig } from './config.js';
 import { eventsPlugin } from './events/events-plugin.js';
 import { fleetPlugin } from './fleet/fleet-plugin.js';
 import { handleError, handleNotFound } from './http/error-handler.js';
+import { refuseNonFiniteNumbers } from './http/finite-numbers.js';
 import { healthRoute } from './http/health-route.js';
 import { openapiPlugin } from './http/openapi-plugin.js';
 import { addRequestLogging } from './http/request-log.js';
+import { listenError } from './listen-error.js';
 import { createLogger, type Logger } from './logger.js';
 import { metricsPlugin } from './metrics/metrics-plugin.js';
 import { datasetsPlugin } from './datasets/datasets-plugin.js';
+import { mlPlugin } from './ml/ml-plugin.js';
 import { modelsPlugin } from './models/models-plugin.js';
 import { roundsPlugin } from './rounds/rounds-plugin.js';
 import { connectableHost, formatHostForUrl } from './net-address.js';
@@ -70,6 +74,9 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
     // The hub writes its own request log lines (http/request-log.ts) so query-string secrets stay out of logs.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // URLs the router refuses before any route runs (bad percent-encoding, a path parameter over its length limit):
+    // the hub's error body and code, like every other refusal.
+    frameworkErrors: (error, request, reply) => void handleError(error, request, reply),
     // Schema violations are errors, never silently dropped fields; every violation is reported.
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -79,6 +86,7 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   addRequestLogging(app);
+  refuseNonFiniteNumbers(app);
 
   // Order matters twice: dependencies first, and onClose hooks run in reverse (the store closes last).
   app.register(openapiPlugin);
@@ -89,8 +97,10 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
   app.register(authPlugin);
   app.register(brokerPlugin);
   app.register(fleetPlugin);
+  app.register(commandsPlugin);
   app.register(modelsPlugin);
   app.register(datasetsPlugin);
+  app.register(mlPlugin);
   app.register(roundsPlugin);
   app.register(healthRoute);
 
@@ -98,13 +108,19 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
   const hub = app as unknown as Hub;
   hub.listen = async () => {
     await app.ready();
-    const mqtt = await app.broker.listen({ port: config.mqttPort, host: config.host });
-    await fastifyListen({ port: config.httpPort, host: config.host });
+    const { host } = config;
+    const mqtt = await app.broker.listen({ port: config.mqttPort, host }).catch((error: unknown) => {
+      throw listenError(error, 'MQTT', host, config.mqttPort);
+    });
+    await fastifyListen({ port: config.httpPort, host }).catch((error: unknown) => {
+      throw listenError(error, 'HTTP', host, config.httpPort);
+    });
     const { port } = app.server.address() as AddressInfo;
     const httpHost = `${formatHostForUrl(connectableHost(config.host))}:${port}`;
     const addresses: HubAddresses = {
       httpUrl: `http://${httpHost}`, mqttUrl: mqtt.url, ...(config.mqttWsPath ? { mqttWsUrl: `ws://${httpHost}${config.mqttWsPath}` } : {}),
     };
+    app.store.lock.recordAddresses(addresses); // named to a second hub refused on this data directory
     app.log.info(addresses, 'hub listening');
     return addresses;
   };

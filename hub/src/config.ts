@@ -39,6 +39,37 @@ export const HubConfigSchema = Type.Object(
       Type.Literal('silent'),
     ]),
     telemetryRetentionHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 3660 }),
+    mqttConnectTimeoutSec: Type.Integer({
+      minimum: 1, maximum: 300, description: 'an MQTT connection that has not been accepted (CONNECT authenticated) within this is closed',
+    }),
+    mqttMaxConnectBytes: Type.Integer({
+      minimum: 1024, maximum: 16 * 1024 * 1024, description: 'largest MQTT packet (and total bytes) an unauthenticated connection may send',
+    }),
+    enrollRatePerMin: Type.Integer({
+      minimum: 1, maximum: 1_000_000, description: 'enrollment requests per minute per client address (burst: the same number)',
+    }),
+    enrollFailuresPerMin: Type.Integer({
+      minimum: 1, maximum: 1_000_000, description: 'refused enrollment attempts (bad token) per minute per client address before 429',
+    }),
+    deviceRateLimits: Type.Optional(
+      // Partial: any subset of kinds may be overridden; the others keep their defaults (device-rate-limiter.ts).
+      Type.Partial(
+        Type.Record(
+          Type.Union([Type.Literal('status'), Type.Literal('telemetry'), Type.Literal('reply'), Type.Literal('update'), Type.Literal('fetch')]),
+          Type.Object(
+            {
+              perSec: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }),
+              burst: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        { additionalProperties: false, description: 'per-device message limits by topic kind, overriding the defaults kind by kind' },
+      ),
+    ),
+    deviceBytesPerSec: Type.Integer({
+      minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'payload bytes per second one device may send (burst: 4 × maxPayloadBytes)',
+    }),
   },
   { additionalProperties: false },
 );
@@ -46,7 +77,7 @@ export const HubConfigSchema = Type.Object(
 export type HubConfig = Readonly<Static<typeof HubConfigSchema>>;
 export type HubConfigKey = keyof Static<typeof HubConfigSchema>;
 
-/** Defaults, documented in README.md's configuration table. */
+/** Defaults, documented in hub/docs/configuration.md. */
 export const DEFAULT_CONFIG: HubConfig = Object.freeze({
   dataDir: './data',
   httpPort: 8080,
@@ -59,6 +90,11 @@ export const DEFAULT_CONFIG: HubConfig = Object.freeze({
   maxPayloadBytes: DEFAULT_MAX_ENVELOPE_BYTES,
   logLevel: 'info',
   telemetryRetentionHours: 168,
+  mqttConnectTimeoutSec: 10,
+  mqttMaxConnectBytes: 64 * 1024,
+  enrollRatePerMin: 600,
+  enrollFailuresPerMin: 20,
+  deviceBytesPerSec: 4 * 1024 * 1024,
 });
 
 /** Per key: its command line flag and environment variable. */
@@ -75,6 +111,12 @@ export const CONFIG_SOURCES: Readonly<Record<HubConfigKey, { flag: string; env: 
   maxPayloadBytes: { flag: '--max-payload-bytes', env: 'FEDFLEET_MAX_PAYLOAD_BYTES' },
   logLevel: { flag: '--log-level', env: 'FEDFLEET_LOG_LEVEL' },
   telemetryRetentionHours: { flag: '--telemetry-retention-hours', env: 'FEDFLEET_TELEMETRY_RETENTION_HOURS' },
+  mqttConnectTimeoutSec: { flag: '--mqtt-connect-timeout-sec', env: 'FEDFLEET_MQTT_CONNECT_TIMEOUT_SEC' },
+  mqttMaxConnectBytes: { flag: '--mqtt-max-connect-bytes', env: 'FEDFLEET_MQTT_MAX_CONNECT_BYTES' },
+  enrollRatePerMin: { flag: '--enroll-rate-per-min', env: 'FEDFLEET_ENROLL_RATE_PER_MIN' },
+  enrollFailuresPerMin: { flag: '--enroll-failures-per-min', env: 'FEDFLEET_ENROLL_FAILURES_PER_MIN' },
+  deviceRateLimits: { flag: '--device-rate-limits', env: 'FEDFLEET_DEVICE_RATE_LIMITS' },
+  deviceBytesPerSec: { flag: '--device-bytes-per-sec', env: 'FEDFLEET_DEVICE_BYTES_PER_SEC' },
 };
 
 /** Environment variable naming the JSON config file (the `--config` flag wins). */
@@ -88,7 +130,14 @@ const NUMERIC_KEYS = new Set<HubConfigKey>([
   'missedHeartbeats',
   'maxPayloadBytes',
   'telemetryRetentionHours',
+  'mqttConnectTimeoutSec',
+  'mqttMaxConnectBytes',
+  'enrollRatePerMin',
+  'enrollFailuresPerMin',
+  'deviceBytesPerSec',
 ]);
+/** Keys whose flag or environment value is a JSON object. */
+const JSON_KEYS = new Set<HubConfigKey>(['deviceRateLimits']);
 
 export interface ConfigSources {
   /** Values from command line flags, by config key (strings as typed, or already parsed). */
@@ -152,7 +201,7 @@ function validate(merged: Record<string, unknown>, origin: Record<string, string
   if (violations.length > 0) {
     const lines = violations.map((v) => `  ${v.key} (${v.source}): ${v.message}`);
     throw new HubError('HUB_ERR_CONFIG_INVALID', {
-      message: `invalid configuration, ${violations.length} problem(s):\n${lines.join('\n')}`,
+      message: `invalid configuration, ${violations.length} problem${violations.length === 1 ? '' : 's'}:\n${lines.join('\n')}`,
       details: violations,
     });
   }
@@ -184,6 +233,13 @@ function readConfigFile(path: string, violations: ConfigViolation[]): Record<str
 
 /** Strings from flags and the environment become numbers for numeric keys when they look like numbers. */
 function coerce(key: HubConfigKey, raw: string | number): unknown {
+  if (typeof raw === 'string' && JSON_KEYS.has(key)) {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      return raw; // the schema reports it as not an object
+    }
+  }
   if (typeof raw !== 'string' || !NUMERIC_KEYS.has(key)) return raw;
   const trimmed = raw.trim();
   return /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(trimmed) ? Number(trimmed) : raw;

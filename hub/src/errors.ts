@@ -1,7 +1,7 @@
 /**
  * The hub's error registry. Every error the hub reports carries one of these stable codes; HTTP responses carry
  * it in their JSON body (`{ error: { code, message } }`) and the CLI prints it. Callers branch on `code`, never on
- * the message text. Codes are stable: add new ones, never rename. Each code is documented in README.md (a test
+ * the message text. Codes are stable: add new ones, never rename. Each code is documented in hub/docs/error-codes.md (a test
  * checks it).
  */
 export const HUB_ERRORS = {
@@ -18,11 +18,21 @@ export const HUB_ERRORS = {
   HUB_ERR_ARTIFACT_NOT_FOUND: { statusCode: 404, message: 'no such artifact' },
   HUB_ERR_TOKEN_EXPIRED: { statusCode: 410, message: 'enrollment token has expired' },
   HUB_ERR_PAYLOAD_TOO_LARGE: { statusCode: 413, message: 'request body too large' },
+  HUB_ERR_RATE_LIMITED: { statusCode: 429, message: 'too many requests from this client; retry after the Retry-After header' },
   HUB_ERR_CHUNK_OUT_OF_RANGE: { statusCode: 416, message: 'chunk index beyond the end of the artifact' },
   HUB_ERR_INTERNAL: { statusCode: 500, message: 'internal error' },
   HUB_ERR_CONFIG_INVALID: { statusCode: 500, message: 'invalid configuration' },
   HUB_ERR_MIGRATION_FAILED: { statusCode: 500, message: 'database migration failed' },
+  // Starting a hub (never HTTP responses, the status is nominal)
+  HUB_ERR_DATA_DIR_LOCKED: { statusCode: 409, message: 'the data directory is in use by another hub' },
+  HUB_ERR_PORT_IN_USE: { statusCode: 409, message: 'a port the hub should listen on is already in use' },
+  HUB_ERR_LISTEN_FAILED: { statusCode: 500, message: 'the hub cannot listen on the configured address' },
   HUB_ERR_BROKER_CLOSED: { statusCode: 503, message: 'the MQTT broker is closed' },
+  // MQTT connections closed by the broker's stream guard (never HTTP responses, the status is nominal)
+  HUB_ERR_MQTT_PACKET_TOO_LARGE: { statusCode: 413, message: 'an MQTT packet header announced more than the limit' },
+  HUB_ERR_MQTT_CONNECT_TOO_LARGE: { statusCode: 413, message: 'an unauthenticated MQTT connection sent more than mqttMaxConnectBytes' },
+  HUB_ERR_MQTT_CONNECT_TIMEOUT: { statusCode: 408, message: 'an MQTT connection was not accepted within mqttConnectTimeoutSec' },
+  HUB_ERR_MQTT_MALFORMED_HEADER: { statusCode: 400, message: 'an MQTT Remaining Length longer than four bytes' },
   HUB_ERR_CLI_USAGE: { statusCode: 400, message: 'wrong command line' },
   HUB_ERR_NO_ADMIN_TOKEN: { statusCode: 401, message: 'no admin token: pass --token, set FEDFLEET_ADMIN_TOKEN or point --data-dir at the hub data' },
   HUB_ERR_HUB_UNREACHABLE: { statusCode: 503, message: 'cannot reach the hub' },
@@ -37,10 +47,22 @@ export const HUB_ERRORS = {
   HUB_ERR_DATASET_NOT_FOUND: { statusCode: 404, message: 'no such data set' },
   HUB_ERR_DATASET_EXISTS: { statusCode: 409, message: 'a data set with this name exists' },
   HUB_ERR_DATASET_INVALID: { statusCode: 400, message: 'the data set is malformed' },
+  // Hub-side evaluation (hub/src/ml; never an HTTP response, the status is nominal)
+  HUB_ERR_EVALUATION_FAILED: { statusCode: 500, message: 'hub-side evaluation failed' },
   // Federated rounds
   HUB_ERR_ROUND_BAD_CONFIG: { statusCode: 400, message: 'invalid campaign configuration' },
   HUB_ERR_CAMPAIGN_NOT_FOUND: { statusCode: 404, message: 'no such campaign' },
   HUB_ERR_CAMPAIGN_FINISHED: { statusCode: 409, message: 'the campaign is no longer running' },
+  HUB_ERR_CAMPAIGN_UNUSABLE: { statusCode: 500, message: 'a stored campaign cannot be resumed: its row is unusable' },
+  HUB_ERR_ROUND_IMPOSSIBLE: { statusCode: 400, message: 'too few devices matching the selector could ever take part' },
+  HUB_ERR_ILLEGAL_TRANSITION: { statusCode: 500, message: 'a state change the round or campaign state table does not allow' },
+  // Why a round or campaign failed (stored as its errorCode; never HTTP responses, the status is nominal)
+  HUB_ERR_ROUND_NO_ELIGIBLE: { statusCode: 503, message: 'too few eligible devices came online before the selection timeout' },
+  HUB_ERR_ROUND_SELECTION_FAILED: { statusCode: 500, message: 'selecting the participants of a round failed' },
+  HUB_ERR_ROUND_TOO_FEW_UPDATES: { statusCode: 503, message: 'the round closed with fewer valid updates than minClients' },
+  HUB_ERR_ROUND_AGGREGATION_FAILED: { statusCode: 500, message: 'aggregating the updates of a round failed' },
+  HUB_ERR_ROUND_CANCELLED: { statusCode: 409, message: 'the round was cancelled with its campaign' },
+  HUB_ERR_CAMPAIGN_CANCELLED: { statusCode: 409, message: 'the campaign was cancelled by an operator' },
   // Rejected weight updates (counted per device; never HTTP responses, the status is nominal)
   HUB_ERR_UPDATE_UNKNOWN_ROUND: { statusCode: 422, message: 'update for a round this hub does not know' },
   HUB_ERR_UPDATE_NOT_SELECTED: { statusCode: 422, message: 'update from a device not selected for the round' },

@@ -89,13 +89,29 @@ describe('fedfleet CLI (child process)', () => {
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const httpUrl = await waitFor(() => /HTTP API\s+(http:\/\/\S+)/.exec(stderr)?.[1], 20_000, 'the hub to start');
+    // The banner arrives in several writes: wait for its last line before reading the others.
+    await waitFor(() => stderr.includes('admin token'), 20_000, 'the hub to start');
+    const httpUrl = /HTTP API\s+(http:\/\/\S+)/.exec(stderr)?.[1];
     expect(stderr).toMatch(/MQTT broker\s+mqtt:\/\/127\.0\.0\.1:\d+/);
     expect(stderr).toContain(`admin token  ${dataDir}/admin.token (new)`);
     expect(((await (await fetch(`${httpUrl}/healthz`)).json()) as { ok: boolean }).ok).toBe(true);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).toContain('SIGTERM: closing the hub');
+  });
+
+  it('ends quietly when the reader of its output goes away (`fedfleet … | head -1`)', async () => {
+    const child = spawn(process.execPath, [BIN, 'fleet', '--help'], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    // Close the read end before the CLI has written anything: its first write meets a broken pipe (EPIPE).
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
   });
 
   it('reports every configuration problem of `fedfleet hub` at once', async () => {

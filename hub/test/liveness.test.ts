@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DeviceState } from '@fedfleet/proto';
+import { DeviceState, deviceTopic, encodeEnvelope, type EnvelopeProps } from '@fedfleet/proto';
 import { createManualClock } from '../src/clock.js';
+import { openDatabase } from '../src/store/database.js';
+import { DATABASE_FILE } from '../src/store/store.js';
 import type { DeviceJson } from '../src/fleet/schemas.js';
 import { connectDevice, enrollDevice, publishStatus, publishTelemetry, waitFor } from './helpers/devices.js';
 import { startTestHub, type TestHub } from './helpers/test-hub.js';
@@ -26,6 +29,31 @@ async function onlineDevice() {
   await publishStatus(client, device.deviceId);
   await waitForStatus(testHub, device.deviceId, 'online');
   return { testHub, device, client };
+}
+
+function storedStatus(dataDir: string, deviceId: string): string | undefined {
+  const db = openDatabase(join(dataDir, DATABASE_FILE));
+  try {
+    return db.prepare<[string], { status: string }>('SELECT status FROM devices WHERE id = ?').get(deviceId)?.status;
+  } finally {
+    db.close();
+  }
+}
+
+/** Records the reasons of every `device.offline` from now on. */
+function recordOffline(testHub: TestHub): string[] {
+  const reasons: string[] = [];
+  testHub.hub.events.on('device.offline', (event) => reasons.push(event.reason));
+  return reasons;
+}
+
+const offlineStatus = (reason: string) => ({ state: DeviceState.DEVICE_STATE_OFFLINE, reason });
+
+/** Hands the router a message as the broker would for `sessionId`, and resolves to what became of it. */
+async function dispatchFrom(testHub: TestHub, deviceId: string, sessionId: number, kind: 'status' | 'telemetry', body: Omit<EnvelopeProps, 'deviceId'>, viaWill = false): Promise<string> {
+  const payload = encodeEnvelope({ deviceId, ...body });
+  const result = await testHub.hub.broker.router.dispatch({ topic: deviceTopic(deviceId, kind), payload, sessionId, retained: kind === 'status', viaWill });
+  return result.outcome;
 }
 
 describe('liveness', () => {
@@ -100,17 +128,98 @@ describe('liveness', () => {
     await waitForStatus(testHub, device.deviceId, 'online');
   });
 
-  it('ignores a late will from a session that was replaced', async () => {
-    const testHub = await startTestHub();
+  it('does not count a last will as a sign of life: lastSeen stays at the last real message', async () => {
+    const clock = createManualClock();
+    const testHub = await startTestHub({ clock });
     const device = await enrollDevice(testHub);
-    const first = await connectDevice(testHub, device);
-    await publishStatus(first, device.deviceId);
+    const client = await connectDevice(testHub, device);
+    await publishStatus(client, device.deviceId);
     await waitForStatus(testHub, device.deviceId, 'online');
-    // A second connection with the same client id takes over [MQTT-3.1.4-2]; the first session's will fires.
+    const seenAt = new Date(clock.now()).toISOString();
+    clock.advance(3_000); // < missedHeartbeats × heartbeatSec: still online
+    client.stream.destroy(); // the broker publishes the will now
+    const offline = await waitForStatus(testHub, device.deviceId, 'offline');
+    expect(offline.lastSeen).toBe(seenAt);
+  });
+
+  it('marks its online devices offline (hub-shutdown) when the hub closes', async () => {
+    const { testHub, device } = await onlineDevice();
+    const offline = recordOffline(testHub);
+    await testHub.hub.close();
+    expect(offline).toEqual(['hub-shutdown']);
+    expect(storedStatus(testHub.dataDir, device.deviceId)).toBe('offline');
+  });
+
+  it('marks devices a previous run left online offline at start (no session survives the broker)', async () => {
+    const { testHub, device } = await onlineDevice();
+    await testHub.hub.close();
+    // As a crash would leave the row: no shutdown ran.
+    const db = openDatabase(join(testHub.dataDir, DATABASE_FILE));
+    db.prepare(`UPDATE devices SET status = 'online' WHERE id = ?`).run(device.deviceId);
+    db.close();
+    const restarted = await startTestHub({ dataDir: testHub.dataDir, listen: false });
+    expect((await deviceJson(restarted, device.deviceId)).status).toBe('offline');
+  });
+
+  it('ignores a late will from a session that was replaced', async () => {
+    const { testHub, device } = await onlineDevice();
+    const firstSession = testHub.hub.broker.currentSession(device.deviceId)!;
+    // A second connection with the same client id takes over [MQTT-3.1.4-2].
     const second = await connectDevice(testHub, device);
     await publishStatus(second, device.deviceId);
-    await waitFor(() => testHub.hub.broker.isConnected(device.deviceId) && testHub.hub.fleet.liveness.isOnline(device.deviceId));
+    await waitFor(() => testHub.hub.broker.currentSession(device.deviceId) !== firstSession, 5000, 'the second session');
     await waitForStatus(testHub, device.deviceId, 'online');
-    expect(first.connected).toBe(false);
+    const offline = recordOffline(testHub);
+
+    // The first session's will, arriving now: deterministic, unlike the race of a real takeover.
+    expect(await dispatchFrom(testHub, device.deviceId, firstSession, 'status', { status: offlineStatus('will') }, true)).toBe('accepted');
+    expect(offline).toEqual([]);
+    expect(testHub.hub.fleet.liveness.isOnline(device.deviceId)).toBe(true);
+    expect((await deviceJson(testHub, device.deviceId)).status).toBe('online');
+  });
+
+  it('keeps the device online when a replaced session reports its close late', async () => {
+    const { testHub, device } = await onlineDevice();
+    const firstSession = testHub.hub.broker.currentSession(device.deviceId)!;
+    const second = await connectDevice(testHub, device);
+    await publishStatus(second, device.deviceId);
+    await waitFor(() => testHub.hub.broker.currentSession(device.deviceId) !== firstSession, 5000, 'the second session');
+    await waitForStatus(testHub, device.deviceId, 'online');
+    const offline = recordOffline(testHub);
+
+    // As the broker reports a session it has closed; the device's newer session is what counts.
+    testHub.hub.broker.events.emit('session.close', { deviceId: device.deviceId, sessionId: firstSession, reason: 'keepalive-timeout' });
+    expect(offline).toEqual([]);
+    expect(testHub.hub.fleet.liveness.isOnline(device.deviceId)).toBe(true);
+    expect((await deviceJson(testHub, device.deviceId)).status).toBe('online');
+  });
+
+  it('stays online through a real takeover: the replaced session\'s will and close never mark it offline', async () => {
+    const { testHub, device } = await onlineDevice();
+    const firstSession = testHub.hub.broker.currentSession(device.deviceId)!;
+    const offline = recordOffline(testHub);
+    // A second connection with the same client id takes over [MQTT-3.1.4-2]: aedes publishes the first session's
+    // will and closes it while the second is being registered.
+    const second = await connectDevice(testHub, device);
+    await waitFor(() => testHub.hub.broker.currentSession(device.deviceId) !== firstSession, 5000, 'the second session');
+    await publishStatus(second, device.deviceId);
+    await waitForStatus(testHub, device.deviceId, 'online');
+    expect(offline).toEqual([]);
+    expect(testHub.hub.fleet.liveness.isOnline(device.deviceId)).toBe(true);
+    expect((await deviceJson(testHub, device.deviceId)).status).toBe('online');
+  });
+
+  it('ignores a late message from a replaced session once the device has gone offline', async () => {
+    const { testHub, device } = await onlineDevice();
+    const firstSession = testHub.hub.broker.currentSession(device.deviceId)!;
+    const second = await connectDevice(testHub, device);
+    await waitFor(() => testHub.hub.broker.currentSession(device.deviceId) !== firstSession, 5000, 'the second session');
+    await publishStatus(second, device.deviceId, offlineStatus('shutdown'));
+    await waitForStatus(testHub, device.deviceId, 'offline');
+
+    // Telemetry still in flight from the first session proves nothing about the device now.
+    expect(await dispatchFrom(testHub, device.deviceId, firstSession, 'telemetry', { telemetry: { cpuPercent: 5 } })).toBe('accepted');
+    expect(testHub.hub.fleet.liveness.isOnline(device.deviceId)).toBe(false);
+    expect((await deviceJson(testHub, device.deviceId)).status).toBe('offline');
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { encodeEnvelope } from '@fedfleet/proto';
-import { createDedupeCache } from '../src/broker/dedupe-cache.js';
 import { createRouter, type DeviceMessage } from '../src/broker/router.js';
 import { createManualClock } from '../src/clock.js';
 import { createLogger } from '../src/logger.js';
@@ -9,7 +8,7 @@ import { createHubMetrics } from '../src/metrics/hub-metrics.js';
 function setup() {
   const clock = createManualClock();
   const metrics = createHubMetrics();
-  const router = createRouter({ maxPayloadBytes: 1024, clock, log: createLogger('silent'), metrics, dedupeWindowMs: 60_000, dedupeMaxEntries: 3 });
+  const router = createRouter({ maxPayloadBytes: 1024, clock, log: createLogger('silent'), metrics, dedupeWindowMs: 60_000, dedupePerDeviceMaxEntries: 3 });
   return { clock, metrics, router };
 }
 
@@ -77,24 +76,17 @@ describe('router', () => {
     expect(got).toEqual(['d1/m1', 'd2/m1', 'd1/m1']);
     expect(metrics.mqttDuplicates.get({ kind: 'telemetry' })).toBe(1);
   });
-});
 
-describe('dedupe cache', () => {
-  it('stays within its size bound, evicting the oldest', () => {
-    const cache = createDedupeCache({ maxEntries: 2, windowMs: 1000 });
-    expect(cache.seen('a', 0)).toBe(false);
-    expect(cache.seen('b', 1)).toBe(false);
-    expect(cache.seen('c', 2)).toBe(false);
-    expect(cache.size).toBe(2);
-    expect(cache.seen('a', 3)).toBe(false); // evicted
-    expect(cache.seen('c', 4)).toBe(true);
-  });
-
-  it('forgets entries older than the window', () => {
-    const cache = createDedupeCache({ maxEntries: 100, windowMs: 10 });
-    cache.seen('a', 0);
-    cache.seen('b', 5);
-    cache.seen('c', 20);
-    expect(cache.size).toBe(1);
+  it('still drops a redelivery of one device while another floods it (per-device bound)', async () => {
+    const { router, metrics } = setup(); // 3 msgIds per device at least
+    let handled = 0;
+    router.on('reply', () => void handled++);
+    const send = (device: string, msgId: string) =>
+      router.dispatch(raw(`ff/v1/dev/${device}/reply`, encodeEnvelope({ msgId, deviceId: device, commandResult: { commandId: 'c' } })));
+    await send('d2', 'r1');
+    for (let i = 0; i < 20; i++) await send('d1', `flood-${i}`);
+    await send('d2', 'r1');
+    expect(handled).toBe(21);
+    expect(metrics.mqttDuplicates.get({ kind: 'reply' })).toBe(1);
   });
 });

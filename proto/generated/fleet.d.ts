@@ -132,6 +132,7 @@ export namespace fedfleet {
             heartbeatSec: number;
             bootAtMs: number;
             reason: string;
+            trainExamples: number;
             static create(properties: fedfleet.v1.Status.$Shape): fedfleet.v1.Status & fedfleet.v1.Status.$Shape;
             static create(properties?: fedfleet.v1.Status.$Properties): fedfleet.v1.Status;
             static encode(message: fedfleet.v1.Status.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -153,6 +154,7 @@ export namespace fedfleet {
                 heartbeatSec?: (number|null);
                 bootAtMs?: (number|null);
                 reason?: (string|null);
+                trainExamples?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = fedfleet.v1.Status.$Properties;

@@ -1075,6 +1075,7 @@ export const fedfleet = $root.fedfleet = (() => {
              * @property {number|null} [heartbeatSec] Status heartbeatSec
              * @property {number|null} [bootAtMs] Status bootAtMs
              * @property {string|null} [reason] Status reason
+             * @property {number|null} [trainExamples] Status trainExamples
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1179,6 +1180,14 @@ export const fedfleet = $root.fedfleet = (() => {
             Status.prototype.reason = "";
 
             /**
+             * Status trainExamples.
+             * @member {number} trainExamples
+             * @memberof fedfleet.v1.Status
+             * @instance
+             */
+            Status.prototype.trainExamples = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new Status instance using the specified properties.
              * @function create
              * @memberof fedfleet.v1.Status
@@ -1228,6 +1237,8 @@ export const fedfleet = $root.fedfleet = (() => {
                     writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.bootAtMs);
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.reason);
+                if (message.trainExamples != null && $Object.hasOwnProperty.call(message, "trainExamples") && (typeof message.trainExamples === "object" ? message.trainExamples.low || message.trainExamples.high : message.trainExamples !== 0))
+                    writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.trainExamples);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1350,6 +1361,15 @@ export const fedfleet = $root.fedfleet = (() => {
                                 delete message.reason;
                             continue;
                         }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.trainExamples = value;
+                            else
+                                delete message.trainExamples;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1436,6 +1456,16 @@ export const fedfleet = $root.fedfleet = (() => {
                 if (object.reason != null)
                     if (typeof object.reason !== "string" || object.reason.length)
                         message.reason = $String(object.reason);
+                if (object.trainExamples != null)
+                    if (typeof object.trainExamples === "object" ? object.trainExamples.low || object.trainExamples.high : $Number(object.trainExamples) !== 0)
+                        if ($util.Long)
+                            message.trainExamples = $util.Long.fromValue(object.trainExamples, true);
+                        else if (typeof object.trainExamples === "string")
+                            message.trainExamples = $parseInt(object.trainExamples, 10);
+                        else if (typeof object.trainExamples === "number")
+                            message.trainExamples = object.trainExamples;
+                        else if (typeof object.trainExamples === "object")
+                            message.trainExamples = new $util.LongBits(object.trainExamples.low >>> 0, object.trainExamples.high >>> 0).toNumber(true);
                 return message;
             };
 
@@ -1470,6 +1500,11 @@ export const fedfleet = $root.fedfleet = (() => {
                     } else
                         object.bootAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.reason = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.trainExamples = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.trainExamples = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                 }
                 if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
                     object.state = options.enums === $String ? $root.fedfleet.v1.DeviceState[message.state] === $undefined ? message.state : $root.fedfleet.v1.DeviceState[message.state] : message.state;
@@ -1494,6 +1529,13 @@ export const fedfleet = $root.fedfleet = (() => {
                         object.bootAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.bootAtMs) : options.longs === $Number ? new $util.LongBits(message.bootAtMs.low >>> 0, message.bootAtMs.high >>> 0).toNumber(true) : message.bootAtMs;
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
                     object.reason = message.reason;
+                if (message.trainExamples != null && $Object.hasOwnProperty.call(message, "trainExamples"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.trainExamples = typeof message.trainExamples === "number" ? $BigInt(message.trainExamples) : $util.Long.fromBits(message.trainExamples.low >>> 0, message.trainExamples.high >>> 0, true).toBigInt();
+                    else if (typeof message.trainExamples === "number")
+                        object.trainExamples = options.longs === $String ? $String(message.trainExamples) : message.trainExamples;
+                    else
+                        object.trainExamples = options.longs === $String ? $util.Long.prototype.toString.call(message.trainExamples) : options.longs === $Number ? new $util.LongBits(message.trainExamples.low >>> 0, message.trainExamples.high >>> 0).toNumber(true) : message.trainExamples;
                 return object;
             };
 

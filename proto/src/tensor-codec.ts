@@ -64,19 +64,26 @@ export function encodedSize(weights: ModelWeights | WeightTensor, encoding: Tens
   return total;
 }
 
-/** Validates a shape and returns its element count, stopping early once `maxElements` is exceeded. */
+/**
+ * Validates a shape and returns its element count (0 when a dimension is 0; 1 for a scalar, shape []).
+ * Even an empty tensor may not claim dimensions whose product exceeds 2^53 − 1, so shape arithmetic downstream
+ * (`shapeSize`) stays exact instead of turning into Infinity × 0 = NaN.
+ */
 function checkedSize(shape: readonly number[], maxElements: number, name: string): number {
-  let size = 1;
+  let nonZeroProduct = 1;
+  let empty = false;
   for (let d = 0; d < shape.length; d++) {
     const dim = shape[d];
     if (!Number.isInteger(dim) || dim < 0) throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: dimension ${d} is ${dim}`);
-    if (dim === 0) size = 0;
+    if (dim === 0) empty = true;
+    else if ((nonZeroProduct *= dim) > Number.MAX_SAFE_INTEGER) {
+      throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: shape [${shape.join(',')}] is too large`);
+    }
   }
-  if (size === 0) return 0;
-  for (const dim of shape) {
-    size *= dim;
-    if (size > maxElements) throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: more than ${maxElements} elements`);
-  }
+  const size = empty ? 0 : nonZeroProduct;
+  // Checked once the whole shape is read: a scalar holds one element and counts against the budget too, or
+  // decodeWeights would accept any number of scalars past maxElements.
+  if (size > maxElements) throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: more than ${maxElements} elements`);
   return size;
 }
 

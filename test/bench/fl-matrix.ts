@@ -1,7 +1,7 @@
 /**
  * Runs the measurements behind test/bench/results/README.md one after the other (each a full `bench:fl` with its
  * own hub and sims), saving each JSON line as results/fl-<partition>-<strategy>-<compression>-r<rounds>.json, then
- * rebuilds the table.
+ * rebuilds the table (there and in test/docs/benchmarks.md).
  *
  *   npx tsx test/bench/fl-matrix.ts [--only <text>] [--skip-existing] [--list]
  */

@@ -97,7 +97,7 @@ describe('README walk-through as separate processes', () => {
 
   it('npm start serves /healthz on a fresh data dir', async () => {
     const dataDir = join(tempDir('fedfleet-npm-start-'), 'data');
-    // `npm start` is `fedfleet hub`; every setting is also an environment variable (README, Configuration).
+    // `npm start` is `fedfleet hub`; every setting is also an environment variable (hub/docs/configuration.md).
     const env = cleanEnv({ FEDFLEET_DATA_DIR: dataDir, FEDFLEET_HTTP_PORT: '0', FEDFLEET_MQTT_PORT: '0', FEDFLEET_HOST: '127.0.0.1' });
     const npm = spawnTracked('npm', ['start', '--silent'], { env });
     const url = await hubUrl(npm);

@@ -68,6 +68,7 @@ export async function startAgents(hub: HubTarget, agents: TestAgentOptions[]): P
       credentials: new MemoryCredentialStore(),
       enrollment: { hubUrl: hub.httpUrl, token, name: options.name, ...(options.labels ? { labels: options.labels } : {}) },
       profile,
+      ...(dataSource ? { trainExamples: dataSource.describe().trainCount } : {}),
       telemetry: { sample: async () => ({ cpuPercent: 5 }) },
       backoff: { initialMs: 50, maxMs: 300 },
       artifactCache: new MemoryArtifactCache(2),

@@ -1,4 +1,4 @@
-import { MlError } from './errors.js';
+import { AgentError } from '../errors.js';
 
 /**
  * Parses the convenience CSV form of a split: one example per line, `label,f1,f2,…,fn`, n = prod(inputShape).
@@ -27,18 +27,18 @@ export function parseLabelledCsv(
     const lineNo = rows[r]! + 1;
     const fields = lines[rows[r]!]!.split(',');
     if (fields.length !== featureCount + 1) {
-      throw new MlError('AGENT_ERR_DATA_FORMAT', `${where}:${lineNo}: ${fields.length} fields, expected 1 label + ${featureCount} features`);
+      throw new AgentError('AGENT_ERR_DATA_FORMAT', `${where}:${lineNo}: ${fields.length} fields, expected 1 label + ${featureCount} features`);
     }
     const label = Number(fields[0]);
     if (!Number.isInteger(label) || label < 0 || label >= numClasses) {
-      throw new MlError('AGENT_ERR_DATA_FORMAT', `${where}:${lineNo}: label ${JSON.stringify(fields[0])} is not an integer in [0, ${numClasses})`);
+      throw new AgentError('AGENT_ERR_DATA_FORMAT', `${where}:${lineNo}: label ${JSON.stringify(fields[0])} is not an integer in [0, ${numClasses})`);
     }
     y[r] = label;
     for (let f = 0; f < featureCount; f++) {
       const field = fields[f + 1]!;
       const value = Number(field);
       if (field.trim() === '' || !Number.isFinite(value)) {
-        throw new MlError('AGENT_ERR_DATA_FORMAT', `${where}:${lineNo}: feature ${f + 1} ${JSON.stringify(field)} is not a finite number`);
+        throw new AgentError('AGENT_ERR_DATA_FORMAT', `${where}:${lineNo}: feature ${f + 1} ${JSON.stringify(field)} is not a finite number`);
       }
       x[r * featureCount + f] = value;
     }

@@ -1,5 +1,5 @@
 import { shapeSize } from '@fedfleet/proto';
-import { MlError } from './errors.js';
+import { AgentError } from '../errors.js';
 
 /**
  * Labelled examples as plain typed arrays. Tensors are made from it one batch at a time, so a data set costs its
@@ -41,7 +41,7 @@ export interface DataSource {
 export function validateDataset(data: Dataset, what = 'data set'): void {
   const size = shapeSize(data.inputShape);
   const fail = (detail: string): never => {
-    throw new MlError('AGENT_ERR_DATA_FORMAT', `${what}: ${detail}`);
+    throw new AgentError('AGENT_ERR_DATA_FORMAT', `${what}: ${detail}`);
   };
   if (data.inputShape.length === 0 || data.inputShape.some((d) => !Number.isInteger(d) || d <= 0)) {
     fail(`inputShape ${JSON.stringify(data.inputShape)} must be positive integers`);
@@ -77,13 +77,13 @@ export function subsetDataset(data: Dataset, indices: ArrayLike<number>): Datase
 
 /** All examples of `parts` in order (e.g. the union of device partitions for centralized training). */
 export function concatDatasets(parts: readonly Dataset[]): Dataset {
-  if (parts.length === 0) throw new MlError('AGENT_ERR_NO_DATA', 'no data sets to concatenate');
+  if (parts.length === 0) throw new AgentError('AGENT_ERR_NO_DATA', 'no data sets to concatenate');
   const first = parts[0]!;
   const size = shapeSize(first.inputShape);
   let count = 0;
   for (const part of parts) {
     if (shapeSize(part.inputShape) !== size || part.numClasses !== first.numClasses) {
-      throw new MlError('AGENT_ERR_DATA_FORMAT', 'cannot concatenate data sets of different shapes or class counts');
+      throw new AgentError('AGENT_ERR_DATA_FORMAT', 'cannot concatenate data sets of different shapes or class counts');
     }
     count += part.count;
   }

@@ -1,4 +1,4 @@
-import { MlError } from './errors.js';
+import { AgentError } from '../errors.js';
 
 /**
  * `dataset.json`, the manifest of a device's on-disk data set (documented in `agent/docs/data-format.md`).
@@ -37,7 +37,7 @@ export function splitFiles(split: 'train' | 'test'): { x: string; y: string; csv
 export function parseManifest(raw: unknown, where: string): DiskManifest {
   const problems: string[] = [];
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new MlError('AGENT_ERR_DATA_FORMAT', `${where}: must be a JSON object`);
+    throw new AgentError('AGENT_ERR_DATA_FORMAT', `${where}: must be a JSON object`);
   }
   const m = raw as Record<string, unknown>;
   if (m.format !== DISK_FORMAT) problems.push(`format must be "${DISK_FORMAT}", got ${JSON.stringify(m.format)}`);
@@ -61,7 +61,7 @@ export function parseManifest(raw: unknown, where: string): DiskManifest {
     if (typeof f !== 'number' || !(f > 0 && f < 1)) problems.push('holdoutFraction must be a number in (0, 1)');
   }
   if (m.holdoutSeed !== undefined && !Number.isInteger(m.holdoutSeed)) problems.push('holdoutSeed must be an integer');
-  if (problems.length > 0) throw new MlError('AGENT_ERR_DATA_FORMAT', `${where}: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new AgentError('AGENT_ERR_DATA_FORMAT', `${where}: ${problems.join('; ')}`);
   return {
     format: DISK_FORMAT,
     name: typeof m.name === 'string' ? m.name : 'local',

@@ -4,7 +4,7 @@ import { decodeFloat32Le, shapeSize } from '@fedfleet/proto';
 import { parseLabelledCsv } from './csv.js';
 import { memoryDataSource, subsetDataset, validateDataset, type DataSource, type Dataset } from './dataset.js';
 import { DEFAULT_HOLDOUT_FRACTION, MANIFEST_FILE, parseManifest, splitFiles, type DiskManifest } from './disk-manifest.js';
-import { MlError } from './errors.js';
+import { AgentError } from '../errors.js';
 import { mulberry32, permutation } from './rng.js';
 
 async function exists(path: string): Promise<boolean> {
@@ -22,14 +22,14 @@ async function readBinarySplit(dir: string, split: 'train' | 'test', manifest: D
   const xBytes = await readFile(join(dir, files.x));
   const yBytes = await readFile(join(dir, files.y));
   if (xBytes.byteLength % (4 * featureCount) !== 0) {
-    throw new MlError(
+    throw new AgentError(
       'AGENT_ERR_DATA_FORMAT',
       `${files.x}: ${xBytes.byteLength} bytes is not a whole number of examples of ${featureCount} float32 values (${4 * featureCount} bytes)`,
     );
   }
   const count = xBytes.byteLength / (4 * featureCount);
   if (yBytes.byteLength !== count) {
-    throw new MlError('AGENT_ERR_DATA_FORMAT', `${files.y}: ${yBytes.byteLength} labels for ${count} examples in ${files.x}`);
+    throw new AgentError('AGENT_ERR_DATA_FORMAT', `${files.y}: ${yBytes.byteLength} labels for ${count} examples in ${files.x}`);
   }
   const data: Dataset = {
     x: decodeFloat32Le(xBytes),
@@ -47,9 +47,9 @@ async function readSplit(dir: string, split: 'train' | 'test', manifest: DiskMan
   const [hasX, hasY, hasCsv] = await Promise.all([files.x, files.y, files.csv].map((f) => exists(join(dir, f))));
   if (hasX || hasY) {
     if (!hasX || !hasY) {
-      throw new MlError('AGENT_ERR_DATA_FORMAT', `${split} split needs both ${files.x} and ${files.y}, found only ${hasX ? files.x : files.y}`);
+      throw new AgentError('AGENT_ERR_DATA_FORMAT', `${split} split needs both ${files.x} and ${files.y}, found only ${hasX ? files.x : files.y}`);
     }
-    if (hasCsv) throw new MlError('AGENT_ERR_DATA_FORMAT', `${split} split is given twice: binary files and ${files.csv}`);
+    if (hasCsv) throw new AgentError('AGENT_ERR_DATA_FORMAT', `${split} split is given twice: binary files and ${files.csv}`);
     return readBinarySplit(dir, split, manifest);
   }
   if (!hasCsv) return undefined;
@@ -71,18 +71,18 @@ export async function loadDiskDataSource(dir: string): Promise<DataSource> {
   try {
     text = await readFile(manifestPath, 'utf8');
   } catch (error) {
-    throw new MlError('AGENT_ERR_NO_DATA', `cannot read ${manifestPath}`, { cause: error });
+    throw new AgentError('AGENT_ERR_NO_DATA', `cannot read ${manifestPath}`, { cause: error });
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new MlError('AGENT_ERR_DATA_FORMAT', `${MANIFEST_FILE} is not valid JSON`, { cause: error });
+    throw new AgentError('AGENT_ERR_DATA_FORMAT', `${MANIFEST_FILE} is not valid JSON`, { cause: error });
   }
   const manifest = parseManifest(raw, MANIFEST_FILE);
   const train = await readSplit(dir, 'train', manifest);
   if (!train || train.count === 0) {
-    throw new MlError('AGENT_ERR_NO_DATA', `${dir} has no training examples (train-x.f32 + train-y.u8, or train.csv)`);
+    throw new AgentError('AGENT_ERR_NO_DATA', `${dir} has no training examples (train-x.f32 + train-y.u8, or train.csv)`);
   }
   let test = await readSplit(dir, 'test', manifest);
   let trainSet = train;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { encodeFloat32Le } from '@fedfleet/proto';
 import { validateDataset, type Dataset } from './dataset.js';
 import { DISK_FORMAT, MANIFEST_FILE, parseManifest, splitFiles, type DiskManifest } from './disk-manifest.js';
-import { MlError } from './errors.js';
+import { AgentError } from '../errors.js';
 
 export interface WriteDiskDataOptions {
   /** Training examples. */
@@ -31,7 +31,7 @@ export async function writeDiskDataSource(dir: string, options: WriteDiskDataOpt
   validateDataset(train, 'train split');
   validateDataset(test, 'test split');
   if (train.numClasses !== test.numClasses || train.inputShape.join() !== test.inputShape.join()) {
-    throw new MlError('AGENT_ERR_DATA_FORMAT', 'train and test splits differ in inputShape or numClasses');
+    throw new AgentError('AGENT_ERR_DATA_FORMAT', 'train and test splits differ in inputShape or numClasses');
   }
   const manifest: DiskManifest = parseManifest(
     {

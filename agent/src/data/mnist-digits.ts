@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { subsetDataset, type Dataset } from './dataset.js';
-import { MlError } from './errors.js';
+import { AgentError } from '../errors.js';
 import { mulberry32, permutation } from './rng.js';
 
 /** Side of an MNIST digit in pixels. */
@@ -34,12 +34,12 @@ function readPackageDigits(): Dataset {
   try {
     dir = join(dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
   } catch (error) {
-    throw new MlError('AGENT_ERR_NO_DATA', 'the mnist package is not installed', { cause: error });
+    throw new AgentError('AGENT_ERR_NO_DATA', 'the mnist package is not installed', { cause: error });
   }
   const raws = Array.from({ length: MNIST_CLASSES }, (_, digit) => {
     const parsed = JSON.parse(readFileSync(join(dir, `${digit}.json`), 'utf8')) as { data?: unknown };
     if (!Array.isArray(parsed.data) || parsed.data.length % PIXELS !== 0) {
-      throw new MlError('AGENT_ERR_DATA_FORMAT', `mnist digit file ${digit}.json is not a whole number of 28×28 images`);
+      throw new AgentError('AGENT_ERR_DATA_FORMAT', `mnist digit file ${digit}.json is not a whole number of 28×28 images`);
     }
     return parsed.data as number[];
   });
@@ -63,7 +63,7 @@ export function mnistSplit(): { train: Dataset; test: Dataset } {
   if (!cached) {
     const all = readPackageDigits();
     if (all.count < MNIST_TRAIN_COUNT + MNIST_TEST_COUNT) {
-      throw new MlError('AGENT_ERR_DATA_FORMAT', `the mnist package holds ${all.count} digits, expected 10,000`);
+      throw new AgentError('AGENT_ERR_DATA_FORMAT', `the mnist package holds ${all.count} digits, expected 10,000`);
     }
     const order = permutation(all.count, mulberry32(MNIST_SPLIT_SEED));
     cached = {

@@ -1,6 +1,6 @@
 import type { DataSource, Dataset } from './dataset.js';
 import { memoryDataSource, subsetDataset } from './dataset.js';
-import { MlError } from './errors.js';
+import { AgentError } from '../errors.js';
 import { MNIST_CLASSES, mnistSplit } from './mnist-digits.js';
 import { partitionTrainTest, type PartitionScheme } from './partition.js';
 
@@ -35,7 +35,7 @@ export function mnistDataSource(options: MnistPartitionOptions): DataSource {
   const partition = options.partition ?? 'iid';
   const seed = options.seed ?? 0;
   if (!Number.isInteger(index) || index < 0 || index >= devices) {
-    throw new MlError('AGENT_ERR_BAD_OPTIONS', `device index ${index} is not in [0, ${devices})`);
+    throw new AgentError('AGENT_ERR_BAD_OPTIONS', `device index ${index} is not in [0, ${devices})`);
   }
   const global = mnistSplit();
   const key = `${devices}|${partition}|${seed}`;

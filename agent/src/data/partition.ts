@@ -1,4 +1,4 @@
-import { MlError } from './errors.js';
+import { AgentError } from '../errors.js';
 import { dirichletSample, mixSeed, mulberry32, permutation, shuffleInPlace } from './rng.js';
 
 /**
@@ -21,7 +21,7 @@ export function parsePartition(scheme: string): ParsedPartition {
     const alpha = Number(match[1]);
     if (Number.isFinite(alpha) && alpha > 0) return { kind: 'dirichlet', alpha };
   }
-  throw new MlError('AGENT_ERR_BAD_OPTIONS', `partition ${JSON.stringify(scheme)} is not iid, shards or dirichlet:<alpha > 0>`);
+  throw new AgentError('AGENT_ERR_BAD_OPTIONS', `partition ${JSON.stringify(scheme)} is not iid, shards or dirichlet:<alpha > 0>`);
 }
 
 function indicesByClass(labels: Uint8Array, numClasses: number, random: () => number): Uint32Array[] {
@@ -112,7 +112,7 @@ export function dirichletProportions(numClasses: number, devices: number, alpha:
 export function partitionShards(labels: Uint8Array, devices: number, random: () => number, shardsPerDevice = 2): Uint32Array[] {
   const shardCount = devices * shardsPerDevice;
   if (labels.length < shardCount) {
-    throw new MlError('AGENT_ERR_BAD_OPTIONS', `${labels.length} examples cannot be cut into ${shardCount} shards`);
+    throw new AgentError('AGENT_ERR_BAD_OPTIONS', `${labels.length} examples cannot be cut into ${shardCount} shards`);
   }
   // Sort by label; a seeded permutation first makes the order inside each class random but reproducible.
   const order = Array.from(permutation(labels.length, random));
@@ -163,9 +163,9 @@ export function partitionTrainTest(
   scheme: PartitionScheme,
   seed: number,
 ): { train: Uint32Array[]; test: Uint32Array[] } {
-  if (!Number.isInteger(devices) || devices < 1) throw new MlError('AGENT_ERR_BAD_OPTIONS', `devices must be a positive integer, got ${devices}`);
+  if (!Number.isInteger(devices) || devices < 1) throw new AgentError('AGENT_ERR_BAD_OPTIONS', `devices must be a positive integer, got ${devices}`);
   if (trainLabels.length < devices || testLabels.length < devices) {
-    throw new MlError('AGENT_ERR_BAD_OPTIONS', `cannot give each of ${devices} devices at least one train and one test example`);
+    throw new AgentError('AGENT_ERR_BAD_OPTIONS', `cannot give each of ${devices} devices at least one train and one test example`);
   }
   const parsed = parsePartition(scheme);
   const trainRandom = mulberry32(mixSeed(seed, 1));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { MlError } from '../data/errors.js';
+import { AgentError } from '../errors.js';
 import { registerWasmKernels } from './kernels/register-wasm-kernels.js';
 
 /**
@@ -74,19 +74,19 @@ export async function initBackend(preference: BackendPreference = 'auto', option
   switch (preference) {
     case 'tensorflow':
       if ((await loadTfjsNode()) && (await activate('tensorflow'))) return 'tensorflow';
-      throw new MlError('AGENT_ERR_BACKEND', '@tensorflow/tfjs-node is not installed or failed to load');
+      throw new AgentError('AGENT_ERR_BACKEND', '@tensorflow/tfjs-node is not installed or failed to load');
     case 'wasm':
       if ((await loadWasm(options)) && (await activate('wasm'))) return 'wasm';
-      throw new MlError('AGENT_ERR_BACKEND', 'the wasm backend failed to initialise (are the .wasm files in place?)');
+      throw new AgentError('AGENT_ERR_BACKEND', 'the wasm backend failed to initialise (are the .wasm files in place?)');
     case 'cpu':
       if (await activate('cpu')) return 'cpu';
-      throw new MlError('AGENT_ERR_BACKEND', 'the cpu backend failed to initialise');
+      throw new AgentError('AGENT_ERR_BACKEND', 'the cpu backend failed to initialise');
     case 'auto':
       if ((await loadTfjsNode()) && (await activate('tensorflow'))) return 'tensorflow';
       if ((await loadWasm(options)) && (await activate('wasm'))) return 'wasm';
       if (await activate('cpu')) return 'cpu';
-      throw new MlError('AGENT_ERR_BACKEND', 'no backend could be initialised');
+      throw new AgentError('AGENT_ERR_BACKEND', 'no backend could be initialised');
     default:
-      throw new MlError('AGENT_ERR_BACKEND', `unknown backend ${JSON.stringify(preference)}`);
+      throw new AgentError('AGENT_ERR_BACKEND', `unknown backend ${JSON.stringify(preference)}`);
   }
 }

@@ -1,16 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { shapeSize } from '@fedfleet/proto';
 import type { Dataset } from '../data/dataset.js';
-import { MlError } from '../data/errors.js';
+import { AgentError } from '../errors.js';
 
 /** Shape of one input example as the model declares it (batch dimension dropped). */
 export function modelInputShape(model: tf.LayersModel): number[] {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new MlError('AGENT_ERR_BAD_MODEL', 'only models with one input and one output are supported');
+    throw new AgentError('AGENT_ERR_BAD_MODEL', 'only models with one input and one output are supported');
   }
   const shape = model.inputs[0]!.shape.slice(1);
   if (shape.some((d) => d == null || d <= 0)) {
-    throw new MlError('AGENT_ERR_BAD_MODEL', `model input shape [${model.inputs[0]!.shape}] is not fully defined`);
+    throw new AgentError('AGENT_ERR_BAD_MODEL', `model input shape [${model.inputs[0]!.shape}] is not fully defined`);
   }
   return shape as number[];
 }
@@ -20,7 +20,7 @@ export function modelClassCount(model: tf.LayersModel): number {
   const shape = model.outputs[0]!.shape;
   const classes = shape[shape.length - 1];
   if (shape.length !== 2 || classes == null) {
-    throw new MlError('AGENT_ERR_BAD_MODEL', `model output shape [${shape}] is not [batch, classes]`);
+    throw new AgentError('AGENT_ERR_BAD_MODEL', `model output shape [${shape}] is not [batch, classes]`);
   }
   return classes;
 }
@@ -45,13 +45,13 @@ export class BatchMaker {
     this.numClasses = modelClassCount(model);
     this.featureCount = shapeSize(this.inputShape);
     if (shapeSize(data.inputShape) !== this.featureCount) {
-      throw new MlError(
+      throw new AgentError(
         'AGENT_ERR_DATA_FORMAT',
         `examples of shape [${data.inputShape}] do not fit the model input [${this.inputShape}]`,
       );
     }
     if (data.numClasses !== this.numClasses) {
-      throw new MlError('AGENT_ERR_DATA_FORMAT', `data has ${data.numClasses} classes, the model predicts ${this.numClasses}`);
+      throw new AgentError('AGENT_ERR_DATA_FORMAT', `data has ${data.numClasses} classes, the model predicts ${this.numClasses}`);
     }
     this.x = new Float32Array(maxBatchSize * this.featureCount);
     this.y = new Float32Array(maxBatchSize * this.numClasses);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelWeights } from '@fedfleet/proto';
 import type { Dataset } from '../data/dataset.js';
-import { MlError } from '../data/errors.js';
+import { AgentError } from '../errors.js';
 import { BatchMaker } from './batches.js';
 import { exampleCrossEntropy } from './loss.js';
 import { modelFromTopology } from './model-io.js';
@@ -28,7 +28,7 @@ function identityOrder(count: number): Uint32Array {
 
 /** Loss and accuracy of a loaded model on a data set. */
 export function evaluateModel(model: tf.LayersModel, data: Dataset, batchSize = DEFAULT_EVAL_BATCH_SIZE): EvaluationResult {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new MlError('AGENT_ERR_BAD_OPTIONS', `batchSize ${batchSize} must be a positive integer`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new AgentError('AGENT_ERR_BAD_OPTIONS', `batchSize ${batchSize} must be a positive integer`);
   if (data.count === 0) return { loss: Number.NaN, accuracy: Number.NaN, count: 0 };
   const batches = new BatchMaker(data, model, Math.min(batchSize, data.count));
   const order = identityOrder(data.count);

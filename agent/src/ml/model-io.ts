@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { shapeSize, type ModelWeights } from '@fedfleet/proto';
-import { MlError } from '../data/errors.js';
+import { AgentError } from '../errors.js';
 
 /**
  * Builds a layers model from its topology: the `modelTopology` object of a `model.json` as JSON text (a whole
@@ -14,7 +14,7 @@ export async function modelFromTopology(topologyJson: string, weights?: ModelWei
     const topology = (parsed && typeof parsed === 'object' && parsed.modelTopology) || parsed;
     model = await tf.models.modelFromJSON(topology as Parameters<typeof tf.models.modelFromJSON>[0]);
   } catch (error) {
-    throw new MlError('AGENT_ERR_BAD_MODEL', (error as Error).message, { cause: error });
+    throw new AgentError('AGENT_ERR_BAD_MODEL', (error as Error).message, { cause: error });
   }
   if (weights) {
     try {
@@ -42,19 +42,19 @@ export function readWeights(model: tf.LayersModel): ModelWeights {
 export function checkWeights(model: tf.LayersModel, weights: ModelWeights): void {
   const variables = model.weights;
   if (variables.length !== weights.length) {
-    throw new MlError('AGENT_ERR_WEIGHTS_MISMATCH', `model has ${variables.length} weight tensors, got ${weights.length}`);
+    throw new AgentError('AGENT_ERR_WEIGHTS_MISMATCH', `model has ${variables.length} weight tensors, got ${weights.length}`);
   }
   variables.forEach((variable, i) => {
     const w = weights[i]!;
     const expected = variable.shape;
     if (w.name !== variable.originalName) {
-      throw new MlError('AGENT_ERR_WEIGHTS_MISMATCH', `weight ${i} is ${variable.originalName}, got ${JSON.stringify(w.name)}`);
+      throw new AgentError('AGENT_ERR_WEIGHTS_MISMATCH', `weight ${i} is ${variable.originalName}, got ${JSON.stringify(w.name)}`);
     }
     if (w.shape.length !== expected.length || w.shape.some((d, k) => d !== expected[k])) {
-      throw new MlError('AGENT_ERR_WEIGHTS_MISMATCH', `${w.name} has shape [${expected}], got [${w.shape}]`);
+      throw new AgentError('AGENT_ERR_WEIGHTS_MISMATCH', `${w.name} has shape [${expected}], got [${w.shape}]`);
     }
     if (w.data.length !== shapeSize(expected as number[])) {
-      throw new MlError('AGENT_ERR_WEIGHTS_MISMATCH', `${w.name} needs ${shapeSize(expected as number[])} values, got ${w.data.length}`);
+      throw new AgentError('AGENT_ERR_WEIGHTS_MISMATCH', `${w.name} needs ${shapeSize(expected as number[])} values, got ${w.data.length}`);
     }
   });
 }

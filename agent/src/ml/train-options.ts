@@ -1,4 +1,4 @@
-import { MlError } from '../data/errors.js';
+import { AgentError } from '../errors.js';
 import { DEFAULT_EVAL_BATCH_SIZE } from './evaluate.js';
 
 /** The numeric training options after validation, with defaults filled in. */
@@ -50,7 +50,7 @@ export function validateTrainOptions(options: RawTrainOptions): NormalizedTrainO
   const evalBatchSize = options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE;
   if (!isPositiveInteger(evalBatchSize)) problems.push(`evalBatchSize must be an integer ≥ 1, got ${String(evalBatchSize)}`);
   if (options.evaluate !== undefined && typeof options.evaluate !== 'boolean') problems.push('evaluate must be a boolean');
-  if (problems.length > 0) throw new MlError('AGENT_ERR_BAD_OPTIONS', problems.join('; '));
+  if (problems.length > 0) throw new AgentError('AGENT_ERR_BAD_OPTIONS', problems.join('; '));
   return {
     epochs: options.epochs as number,
     batchSize: options.batchSize as number,

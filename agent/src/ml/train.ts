@@ -2,7 +2,7 @@ import { setImmediate as realSetImmediate } from 'node:timers';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelWeights } from '@fedfleet/proto';
 import { concatDatasets, subsetDataset, type DataSource, type Dataset } from '../data/dataset.js';
-import { MlError } from '../data/errors.js';
+import { AgentError } from '../errors.js';
 import { mixSeed, mulberry32, permutation } from '../data/rng.js';
 import { BatchMaker } from './batches.js';
 import { evaluateModel } from './evaluate.js';
@@ -86,7 +86,7 @@ function isDataSource(data: TrainOptions['data']): data is DataSource {
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new MlError('AGENT_ERR_CANCELLED', 'training cancelled', { cause: signal.reason });
+  if (signal?.aborted) throw new AgentError('AGENT_ERR_CANCELLED', 'training cancelled', { cause: signal.reason });
 }
 
 /** Lets MQTT keepalives, timers and cancellations run between batches. Immune to fake timers on purpose. */
@@ -118,7 +118,7 @@ export async function trainLocal(options: TrainOptions): Promise<TrainResult> {
 
   const fullTrain = isDataSource(options.data) ? options.data.train() : options.data.train;
   const test = isDataSource(options.data) ? options.data.test() : options.data.test;
-  if (fullTrain.count === 0) throw new MlError('AGENT_ERR_NO_DATA', 'the local training set is empty');
+  if (fullTrain.count === 0) throw new AgentError('AGENT_ERR_NO_DATA', 'the local training set is empty');
   const train =
     fullTrain.count > opts.maxExamples
       ? subsetDataset(fullTrain, permutation(fullTrain.count, mulberry32(mixSeed(opts.seed, 0x7fffffff))).subarray(0, opts.maxExamples))
@@ -169,7 +169,7 @@ export async function trainLocal(options: TrainOptions): Promise<TrainResult> {
           return value;
         });
         if (!Number.isFinite(loss)) {
-          throw new MlError('AGENT_ERR_TRAIN_FAILED', `loss diverged (${loss}) in epoch ${epoch + 1}, batch ${b + 1}; lower the learning rate`);
+          throw new AgentError('AGENT_ERR_TRAIN_FAILED', `loss diverged (${loss}) in epoch ${epoch + 1}, batch ${b + 1}; lower the learning rate`);
         }
         epochLossSum += loss * (to - from);
         onProgress?.({

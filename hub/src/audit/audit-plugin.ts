@@ -34,7 +34,7 @@ export const auditPlugin = fp(
           summary: 'Audit log of operator actions, newest first',
           querystring: Type.Object({
             limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-            beforeId: Type.Optional(Type.Integer({ minimum: 1, description: 'entries older than this id (paging)' })),
+            beforeId: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'entries older than this id (paging)' })),
             action: Type.Optional(Type.String({ maxLength: 100 })),
             target: Type.Optional(Type.String({ maxLength: 200 })),
           }),

@@ -10,11 +10,17 @@
  *   hub's routing runs inside authorizePublish, i.e. before the PUBACK [MQTT-4.3.2-4], so a handler that commits
  *   state before returning gives the device commit-before-ack (DESIGN section 3).
  * - SUBSCRIBE: a denied subscription gets return code 0x80 in the SUBACK [MQTT-3.9.3-2]; the connection stays.
+ * - Retained and forwarded is only what the router accepted, and only a device's own `status` stays retained
+ *   (publish-policy.ts).
+ * - Every connection, TCP or WebSocket, passes a stream guard (connection-guard.ts) that refuses oversize packets
+ *   from their header and bounds what an unauthenticated connection may send, and for how long.
  * - Hub-internal traffic uses `aedes.publish` directly (no loopback client) and bypasses the ACL.
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import type { Duplex, Readable } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket } from 'aedes';
 import { deviceTopic, encodeEnvelope, isValidDeviceId } from '@fedfleet/proto';
+import type { Clock } from '../clock.js';
 import type { HubLogger } from '../logger.js';
 import type { DeviceCredentials } from '../auth/device-credentials.js';
 import { HubError } from '../errors.js';
@@ -23,7 +29,9 @@ import type { HubMetrics } from '../metrics/hub-metrics.js';
 import { connectableHost, formatHostForUrl } from '../net-address.js';
 import { checkDevicePublish, checkDeviceSubscribe } from './acl.js';
 import type { Broker, BrokerAddress, BrokerEventMap } from './broker.js';
-import type { Router } from './router.js';
+import { GuardedConnection, PUBLISH_OVERHEAD_BYTES, type GuardRefusal } from './connection-guard.js';
+import { applyDispatchResult } from './publish-policy.js';
+import type { DispatchResult, Router } from './router.js';
 
 export interface AedesBrokerOptions {
   router: Router;
@@ -32,6 +40,27 @@ export interface AedesBrokerOptions {
   metrics: HubMetrics;
   /** Refuse a CONNECT whose keepalive exceeds this (seconds, 0 = no limit). Default 0. */
   keepaliveLimitSec?: number;
+  /** Drives the connect timeout. */
+  clock: Clock;
+  /** Largest device payload (config `maxPayloadBytes`); packets may be this plus PUBLISH_OVERHEAD_BYTES. */
+  maxPayloadBytes: number;
+  /** Largest packet, and most bytes in all, a connection may send before its session is accepted. */
+  maxConnectBytes: number;
+  /** A connection whose session is not accepted within this many seconds is closed. */
+  connectTimeoutSec: number;
+}
+
+/** How a connection that arrived over another transport reached the hub (for the stream guard and logs). */
+export interface TransportInfo {
+  remoteAddress?: string;
+  /** The socket under a framing layer (WebSocket), whose buffering the guard must bound too. */
+  rawSocket?: Readable;
+}
+
+export interface AedesBroker extends Broker {
+  handleConnection(stream: Duplex, transport?: TransportInfo): void;
+  /** The aedes instance underneath, for diagnostics and tests (its retained store, broker-level subscribers). */
+  readonly aedes: Aedes;
 }
 
 /** CONNACK return codes of MQTT 3.1.1 (table 3.1). */
@@ -41,7 +70,7 @@ function authError(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
-export async function createAedesBroker(options: AedesBrokerOptions): Promise<Broker> {
+export async function createAedesBroker(options: AedesBrokerOptions): Promise<AedesBroker> {
   const { router, credentials, log, metrics } = options;
   const events = new TypedEmitter<BrokerEventMap>((error, name) => log.error({ err: error, event: name }, 'broker event listener failed'));
   const connectPackets = new WeakMap<Client, ConnectPacket>();
@@ -61,11 +90,16 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Br
     done(authError(returnCode, reason), false);
   }
 
+  const brokerId = 'fedfleet-hub';
+  // Where publishes the router did not accept go: `$SYS`, which the ACL lets no device subscribe to.
+  const sinkTopic = `$SYS/${brokerId}/dropped`;
   const aedes = await Aedes.createBroker({
-    id: 'fedfleet-hub',
+    id: brokerId,
     // Device ids are up to 64 characters; the 23-character limit only ever applied to MQTT 3.1.
     maxClientsIdLength: 64,
     keepaliveLimit: options.keepaliveLimitSec ?? 0,
+    // aedes' own timer stops once a CONNECT is parsed; the stream guard's runs until the session is accepted.
+    connectTimeout: options.connectTimeoutSec * 1000,
     preConnect(client, packet, callback) {
       connectPackets.set(client, packet);
       callback(null, true);
@@ -86,7 +120,12 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Br
         (ok) => {
           if (!ok) return refuse(client, 'bad credentials', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
           const previous = liveClients[username];
-          if (previous) takenOver.add(previous); // [MQTT-3.1.4-2]: aedes closes the older session
+          if (previous) {
+            // [MQTT-3.1.4-2]: aedes now closes the older session (publishing its will) before it registers this one.
+            // This session becomes current first, so that will and that close are recognised as stale.
+            takenOver.add(previous);
+            startSession(client);
+          }
           done(null, true);
         },
         (error: unknown) => {
@@ -96,8 +135,20 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Br
       );
     },
     authorizePublish(client, packet, callback) {
-      // A null client is aedes publishing a will left by a vanished session: broker-internal.
-      if (!client) return callback(null);
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
+      const settle = (result: DispatchResult) => {
+        applyDispatchResult(packet, result, sinkTopic);
+        callback(null);
+      };
+      const dispatch = (sessionId: number, viaWill: boolean) =>
+        router.dispatch({ topic: packet.topic, payload, sessionId, retained: packet.retain, viaWill }).then(settle, (error: unknown) => {
+          // The router contains handler failures; this is a bug in the router itself. Keep the session going.
+          log.error({ err: error, topic: packet.topic }, 'device message dispatch failed');
+          settle({ outcome: 'rejected' });
+        });
+      // A null client is aedes publishing a will left by a vanished session: no session is current for it (0), but
+      // it is checked like any will before aedes may retain it.
+      if (!client) return void dispatch(0, true);
       const deviceId = client.id;
       const decision = revoked.has(deviceId) ? { allowed: false as const, reason: 'device revoked' } : checkDevicePublish(deviceId, packet.topic);
       if (!decision.allowed) {
@@ -105,23 +156,7 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Br
         log.warn({ deviceId, topic: packet.topic, reason: decision.reason }, 'mqtt publish denied');
         return callback(new Error(`publish to ${packet.topic} denied: ${decision.reason}`));
       }
-      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
-      void router
-        .dispatch({
-          topic: packet.topic,
-          payload,
-          sessionId: sessionIds.get(client) ?? 0,
-          retained: packet.retain,
-          viaWill: client.closed,
-        })
-        .then(
-          () => callback(null),
-          (error: unknown) => {
-            // The router contains handler failures; this is a bug in the router itself. Keep the session going.
-            log.error({ err: error, deviceId, topic: packet.topic }, 'device message dispatch failed');
-            callback(null);
-          },
-        );
+      void dispatch(sessionIds.get(client) ?? 0, client.closed);
     },
     authorizeSubscribe(client, subscription, callback) {
       const decision = checkDeviceSubscribe(client.id, subscription.topic);
@@ -135,10 +170,18 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Br
   // aedes keeps its live clients by id but does not declare the map in its types.
   const liveClients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
 
-  aedes.on('client', (client) => {
+  /** Gives an authenticated client its session id and makes it the device's current session. */
+  function startSession(client: Client): number {
     const sessionId = nextSessionId++;
     sessionIds.set(client, sessionId);
     currentSessions.set(client.id, sessionId);
+    return sessionId;
+  }
+
+  aedes.on('client', (client) => {
+    // Authenticated: the connection leaves the unauthenticated budget and timer for the per-packet limit.
+    if (client.conn instanceof GuardedConnection) client.conn.accept();
+    const sessionId = sessionIds.get(client) ?? startSession(client);
     log.debug({ deviceId: client.id, sessionId }, 'mqtt session opened');
     events.emit('session.open', { deviceId: client.id, sessionId });
   });
@@ -160,6 +203,25 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Br
   aedes.on('clientError', (client, error) => log.debug({ clientId: client.id, err: error }, 'mqtt client error'));
   aedes.on('connectionError', (client, error) => log.debug({ clientId: client.id, err: error }, 'mqtt connection error'));
 
+  function onGuardRefusal(refusal: GuardRefusal): void {
+    metrics.mqttConnectionsRefused.inc({ reason: refusal.reason });
+    log.warn(refusal, 'mqtt connection closed by the stream guard');
+  }
+
+  /** Serves one connection through the stream guard. */
+  function serve(stream: Duplex, transport: TransportInfo = {}): void {
+    const guarded = new GuardedConnection(stream, {
+      maxConnectBytes: options.maxConnectBytes,
+      maxPacketBytes: options.maxPayloadBytes + PUBLISH_OVERHEAD_BYTES,
+      connectTimeoutMs: options.connectTimeoutSec * 1000,
+      clock: options.clock,
+      remoteAddress: transport.remoteAddress,
+      rawSocket: transport.rawSocket,
+      onRefuse: onGuardRefusal,
+    });
+    aedes.handle(guarded);
+  }
+
   function publish(packet: Omit<PublishPacket, 'cmd' | 'dup'>): Promise<void> {
     if (closed) return Promise.reject(new HubError('HUB_ERR_BROKER_CLOSED'));
     return new Promise((resolve, reject) => {
@@ -170,9 +232,10 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Br
   return {
     router,
     events,
+    aedes,
     async listen({ port, host }) {
       if (server) throw new Error('the MQTT listener is already running');
-      const tcp = createServer(aedes.handle);
+      const tcp = createServer((socket) => serve(socket));
       server = tcp;
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
@@ -187,12 +250,12 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Br
       boundAddress = { host: connectHost, port: bound.port, url: `mqtt://${formatHostForUrl(connectHost)}:${bound.port}` };
       return boundAddress;
     },
-    handleConnection(stream) {
+    handleConnection(stream, transport) {
       if (closed) {
         stream.destroy();
         return;
       }
-      aedes.handle(stream as unknown as Parameters<typeof aedes.handle>[0]);
+      serve(stream, transport);
     },
     address: () => boundAddress,
     async sendToDevice(deviceId, kind, envelope) {

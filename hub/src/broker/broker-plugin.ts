@@ -27,8 +27,25 @@ export const brokerPlugin = fp(
   async (app) => {
     const log = app.log.child({ component: 'broker' });
     const credentials = createDeviceCredentials({ db: app.store.db, clock: app.clock });
-    const router = createRouter({ maxPayloadBytes: app.config.maxPayloadBytes, clock: app.clock, log, metrics: app.metrics });
-    const broker = await createAedesBroker({ router, credentials, log, metrics: app.metrics });
+    const { config } = app;
+    const router = createRouter({
+      maxPayloadBytes: config.maxPayloadBytes,
+      clock: app.clock,
+      log,
+      metrics: app.metrics,
+      // The byte burst lets a few maximum-size payloads through back to back (an update, then its retry).
+      rateLimits: { kinds: config.deviceRateLimits, bytesPerSec: config.deviceBytesPerSec, burstBytes: 4 * config.maxPayloadBytes },
+    });
+    const broker = await createAedesBroker({
+      router,
+      credentials,
+      log,
+      metrics: app.metrics,
+      clock: app.clock,
+      maxPayloadBytes: config.maxPayloadBytes,
+      maxConnectBytes: config.mqttMaxConnectBytes,
+      connectTimeoutSec: config.mqttConnectTimeoutSec,
+    });
     const transfers = createTransferMeter(app.metrics.artifactBytesSent);
     router.on(
       'fetch',

@@ -8,7 +8,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { HubLogger } from '../logger.js';
-import type { Broker } from './broker.js';
+import type { AedesBroker } from './aedes-broker.js';
 
 /** MQTT subprotocol names clients offer (MQTT 3.1.1 §6: "mqtt"; older clients "mqttv3.1"). */
 const SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
@@ -27,7 +27,11 @@ export interface MqttWebSocket {
   close(): Promise<void>;
 }
 
-export function attachMqttWebSocket(server: Server, broker: Broker, options: MqttWebSocketOptions): MqttWebSocket {
+export function attachMqttWebSocket(
+  server: Server,
+  broker: Pick<AedesBroker, 'handleConnection'>,
+  options: MqttWebSocketOptions,
+): MqttWebSocket {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: options.maxMessageBytes,
@@ -46,7 +50,9 @@ export function attachMqttWebSocket(server: Server, broker: Broker, options: Mqt
       const stream = createWebSocketStream(ws);
       // Errors (a client vanishing, an oversize message) end this connection only; aedes sees the stream close.
       stream.on('error', (error) => options.log.debug({ err: error }, 'mqtt websocket error'));
-      broker.handleConnection(stream);
+      // ws buffers each frame whole (up to maxMessageBytes) before the broker sees a byte of it: the broker's stream
+      // guard watches the raw socket too, so an unauthenticated client cannot make it buffer more than its budget.
+      broker.handleConnection(stream, { remoteAddress: request.socket.remoteAddress, rawSocket: socket });
     });
   };
   server.on('upgrade', onUpgrade);

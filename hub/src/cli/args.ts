@@ -30,6 +30,14 @@ export function parseDurationSec(text: string): number {
   return Math.round(Number(match[1]) * factor);
 }
 
+/** Seconds in the largest unit that divides them exactly (the inverse of parseDurationSec): 86400 → `1d`, 90 → `90s`. */
+export function formatDurationSec(seconds: number): string {
+  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+}
+
 export function parsePositiveInteger(text: string, what: string): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw usageError(`${what} must be a positive integer, got ${JSON.stringify(text)}`);
   return Number(text);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ADMIN_TOKEN_FILE } from '../auth/admin-token.js';
-import { CliError } from './cli-error.js';
+import { CliError, usageError } from './cli-error.js';
 import type { CliIo } from './io.js';
 
 export const DEFAULT_HUB_URL = 'http://127.0.0.1:8080';
@@ -35,8 +35,32 @@ export function resolveAdminToken(flags: ClientFlags, io: CliIo): string {
   throw new CliError('HUB_ERR_NO_ADMIN_TOKEN');
 }
 
+/**
+ * The hub's base URL from `--hub`, else FEDFLEET_HUB, else the default. Anything but an http(s) URL with a host is a
+ * mistake on the command line (`127.0.0.1:8080` without a scheme), reported as such before any request: otherwise
+ * fetch fails and it would read as an unreachable hub.
+ */
+export function resolveHubUrl(flags: ClientFlags, io: CliIo): string {
+  const [text, source] = flags.hub !== undefined
+    ? [flags.hub, '--hub']
+    : io.env.FEDFLEET_HUB
+      ? [io.env.FEDFLEET_HUB, 'FEDFLEET_HUB']
+      : [DEFAULT_HUB_URL, 'the default'];
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname || url.search || url.hash) {
+    const hint = /^[\w.-]+:\d+$|^\[[\da-f:]+\]:\d+$/i.test(text) ? ` (did you mean http://${text}?)` : '';
+    throw usageError(`${source} must be the hub's http:// or https:// URL, e.g. ${DEFAULT_HUB_URL}; got ${JSON.stringify(text)}${hint}`);
+  }
+  return text.replace(/\/+$/, '');
+}
+
 export function createHubClient(flags: ClientFlags, io: CliIo): HubClient {
-  const hubUrl = (flags.hub ?? io.env.FEDFLEET_HUB ?? DEFAULT_HUB_URL).replace(/\/+$/, '');
+  const hubUrl = resolveHubUrl(flags, io);
   let token: string | undefined;
   return {
     hubUrl,

@@ -6,8 +6,23 @@ export interface CliIo {
   cwd: string;
 }
 
+let brokenPipeHandled = false;
+
 export function processIo(): CliIo {
+  if (!brokenPipeHandled) {
+    brokenPipeHandled = true;
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', exitOnBrokenPipe);
+  }
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
+
+/**
+ * A reader that stops reading (`fedfleet fleet health | head -1`) is not a failure of the command: end quietly, as
+ * Unix tools do on SIGPIPE, instead of an unhandled EPIPE stack trace.
+ */
+function exitOnBrokenPipe(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
 }
 
 export function println(stream: NodeJS.WritableStream, text = ''): void {

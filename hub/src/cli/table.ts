@@ -43,3 +43,8 @@ export function formatBytes(bytes: number | undefined): string {
   }
   return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
 }
+
+/** `1 round`, `2 rounds`, `0 rounds`: the noun agrees with the count (`plural` when it is not a plain `-s`). */
+export function countOf(count: number, noun: string, plural = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : plural}`;
+}

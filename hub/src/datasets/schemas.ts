@@ -16,7 +16,7 @@ export const DatasetCreateSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
     description: Type.Optional(Type.String({ maxLength: 1000 })),
-    inputShape: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 8, description: 'shape of one example, e.g. [28, 28, 1]' }),
+    inputShape: Type.Array(Type.Integer({ minimum: 1, maximum: 1_048_576 }), { minItems: 1, maxItems: 8, description: 'shape of one example, e.g. [28, 28, 1]' }),
     numClasses: Type.Integer({ minimum: 2, maximum: 256 }),
     xBase64: Type.String({ description: 'examples × prod(inputShape) float32 values, little-endian, row-major, base64' }),
     yBase64: Type.String({ description: 'one label byte per example, base64' }),

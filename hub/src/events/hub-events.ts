@@ -8,21 +8,13 @@
  * }
  * ```
  */
-import type { Labels } from '../fleet/labels.js';
-import type { TelemetryJson } from '../fleet/telemetry-json.js';
 import { TypedEmitter } from './typed-emitter.js';
 
-/** Why a device went offline. */
-export type OfflineReason = 'status' | 'will' | 'disconnected' | 'heartbeat-timeout' | 'revoked' | 'hub-shutdown';
-
-export interface HubEventMap {
-  'device.enrolled': { deviceId: string; name: string; labels: Labels; at: string };
-  'device.online': { deviceId: string; at: string };
-  'device.offline': { deviceId: string; reason: OfflineReason; detail?: string; at: string };
-  'device.revoked': { deviceId: string; actor: string; at: string };
-  'device.relabelled': { deviceId: string; labels: Labels; at: string };
-  telemetry: { deviceId: string; telemetry: TelemetryJson; at: string };
-}
+/**
+ * Every event of the hub, by name. Empty here: each capability declares its own events in its own file (fleet:
+ * fleet/fleet-events.ts, rounds: rounds/round-events.ts), so this infrastructure imports no domain code.
+ */
+export interface HubEventMap {}
 
 export type HubEventName = keyof HubEventMap & string;
 

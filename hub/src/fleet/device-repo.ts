@@ -1,7 +1,9 @@
 /** Devices and their labels in SQLite. Revoked devices keep their row (history) but are invisible here. */
 import type { SqliteDatabase } from '../store/database.js';
+import { timeColumn } from '../store/row-values.js';
 import { selectorToSql, type LabelSelector } from './label-selector.js';
 import { sortLabels, type Labels } from './labels.js';
+import { storedProfile } from './stored-profile.js';
 
 export type DeviceStatus = 'online' | 'offline';
 
@@ -27,6 +29,8 @@ export interface DeviceRecord {
   activeModelId: string | null;
   activeVersionId: string | null;
   heartbeatSec: number | null;
+  /** Local training examples the device declared in its latest Status; null = not declared. */
+  trainExamples: number | null;
   createdAtMs: number;
 }
 
@@ -46,6 +50,8 @@ export interface ReportedState {
   activeVersionId: string;
   heartbeatSec: number | null;
   profile: DeviceProfile | undefined;
+  /** Declared local training examples; null = not declared (replaces an earlier declaration). */
+  trainExamples: number | null;
 }
 
 export interface DeviceQuery {
@@ -66,11 +72,12 @@ interface DeviceRow {
   active_model_id: string | null;
   active_version_id: string | null;
   heartbeat_sec: number | null;
+  train_examples: number | null;
   created_at_ms: number;
 }
 
 const DEVICE_COLUMNS = `d.id, d.name, d.profile, d.status, d.last_seen_ms, d.agent_version, d.active_model_id,
-  d.active_version_id, d.heartbeat_sec, d.created_at_ms,
+  d.active_version_id, d.heartbeat_sec, d.train_examples, d.created_at_ms,
   (SELECT json_group_object(l.key, l.value) FROM device_labels l WHERE l.device_id = d.id) AS labels`;
 
 function toRecord(row: DeviceRow): DeviceRecord {
@@ -78,14 +85,15 @@ function toRecord(row: DeviceRow): DeviceRecord {
     id: row.id,
     name: row.name,
     labels: sortLabels(JSON.parse(row.labels ?? '{}') as Labels),
-    profile: JSON.parse(row.profile) as DeviceProfile,
+    profile: storedProfile(row.profile),
     status: row.status,
-    lastSeenMs: row.last_seen_ms,
+    lastSeenMs: row.last_seen_ms === null ? null : timeColumn(row.last_seen_ms, 'last_seen_ms', []),
     agentVersion: row.agent_version,
     activeModelId: row.active_model_id,
     activeVersionId: row.active_version_id,
     heartbeatSec: row.heartbeat_sec,
-    createdAtMs: row.created_at_ms,
+    trainExamples: row.train_examples,
+    createdAtMs: timeColumn(row.created_at_ms, 'created_at_ms', []),
   };
 }
 
@@ -123,7 +131,7 @@ export function createDeviceRepo(db: SqliteDatabase): DeviceRepo {
   const updateStatus = db.prepare('UPDATE devices SET status = ?, last_seen_ms = MAX(COALESCE(last_seen_ms, 0), ?) WHERE id = ? AND revoked_at_ms IS NULL');
   const updateReported = db.prepare(
     `UPDATE devices SET agent_version = ?, active_model_id = ?, active_version_id = ?,
-       heartbeat_sec = COALESCE(?, heartbeat_sec), profile = COALESCE(?, profile)
+       heartbeat_sec = COALESCE(?, heartbeat_sec), profile = COALESCE(?, profile), train_examples = ?
      WHERE id = ? AND revoked_at_ms IS NULL`,
   );
   const updateLastSeen = db.prepare('UPDATE devices SET last_seen_ms = MAX(COALESCE(last_seen_ms, 0), ?) WHERE id = ?');
@@ -182,6 +190,7 @@ export function createDeviceRepo(db: SqliteDatabase): DeviceRepo {
         state.activeVersionId || null,
         state.heartbeatSec,
         state.profile ? JSON.stringify(state.profile) : null,
+        state.trainExamples,
         id,
       );
     },

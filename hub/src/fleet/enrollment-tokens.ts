@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
 import type { SqliteDatabase } from '../store/database.js';
+import { finiteColumn, jsonColumn, timeColumn } from '../store/row-values.js';
 import { sortLabels, type Labels } from './labels.js';
 
 export interface EnrollmentToken {
@@ -17,6 +18,11 @@ export interface EnrollmentToken {
   uses: number;
   createdAtMs: number;
   revokedAtMs: number | null;
+  /**
+   * Why the stored row cannot be used (labels not JSON, counts or times that are not finite); absent when it can.
+   * Such a token still lists — its bad values read as 0, i.e. expired and exhausted — but never enrolls a device.
+   */
+  unusable?: string;
 }
 
 export interface CreatedToken extends EnrollmentToken {
@@ -36,6 +42,12 @@ interface TokenRow {
 
 const TOKEN_PREFIX = 'fft_';
 
+/**
+ * Lifetime of a token, in seconds: the API schema and the CLI's `--ttl` check both read these. At least a minute, so
+ * a token outlives the time it takes to paste it into a device; at most a leap year.
+ */
+export const TOKEN_TTL_SEC = Object.freeze({ min: 60, max: 366 * 86_400, default: 86_400 });
+
 export interface EnrollmentTokens {
   create(options: { labels: Labels; ttlSec: number; maxUses: number }): CreatedToken;
   list(): EnrollmentToken[];
@@ -48,16 +60,23 @@ export interface EnrollmentTokens {
 }
 
 function toToken(row: TokenRow): EnrollmentToken {
-  return {
+  const problems: string[] = [];
+  const labels = jsonColumn<unknown>(row.labels, 'labels', problems);
+  const token: EnrollmentToken = {
     id: row.id,
-    labels: sortLabels(JSON.parse(row.labels) as Labels),
-    expiresAtMs: row.expires_at_ms,
-    maxUses: row.max_uses,
-    uses: row.uses,
-    createdAtMs: row.created_at_ms,
-    revokedAtMs: row.revoked_at_ms,
+    labels: sortLabels(isLabels(labels) ? labels : {}),
+    expiresAtMs: timeColumn(row.expires_at_ms, 'expires_at_ms', problems),
+    maxUses: finiteColumn(row.max_uses, 'max_uses', problems),
+    uses: finiteColumn(row.uses, 'uses', problems),
+    createdAtMs: timeColumn(row.created_at_ms, 'created_at_ms', problems),
+    revokedAtMs: row.revoked_at_ms === null ? null : timeColumn(row.revoked_at_ms, 'revoked_at_ms', problems),
   };
+  if (labels !== undefined && !isLabels(labels)) problems.push('labels is not an object of strings');
+  return problems.length > 0 ? { ...token, unusable: problems.join('; ') } : token;
 }
+
+const isLabels = (value: unknown): value is Labels =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
 
 const hashToken = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
 
@@ -77,10 +96,11 @@ export function createEnrollmentTokens(db: SqliteDatabase, clock: Clock): Enroll
 
   function check(secret: string): EnrollmentToken {
     const row = secret.startsWith(TOKEN_PREFIX) ? selectByHash.get(hashToken(secret)) : undefined;
-    if (!row || row.revoked_at_ms !== null) throw new HubError('HUB_ERR_TOKEN_INVALID');
-    if (row.expires_at_ms <= clock.now()) throw new HubError('HUB_ERR_TOKEN_EXPIRED');
-    if (row.uses >= row.max_uses) throw new HubError('HUB_ERR_TOKEN_EXHAUSTED');
-    return toToken(row);
+    const token = row && toToken(row);
+    if (!token || token.unusable !== undefined || token.revokedAtMs !== null) throw new HubError('HUB_ERR_TOKEN_INVALID');
+    if (token.expiresAtMs <= clock.now()) throw new HubError('HUB_ERR_TOKEN_EXPIRED');
+    if (token.uses >= token.maxUses) throw new HubError('HUB_ERR_TOKEN_EXHAUSTED');
+    return token;
   }
 
   return {
@@ -101,7 +121,11 @@ export function createEnrollmentTokens(db: SqliteDatabase, clock: Clock): Enroll
     check,
     consume(secret) {
       const hash = hashToken(secret);
-      if (secret.startsWith(TOKEN_PREFIX) && spend.run(hash, clock.now()).changes === 1) return toToken(selectByHash.get(hash)!);
+      if (secret.startsWith(TOKEN_PREFIX) && spend.run(hash, clock.now()).changes === 1) {
+        // An unusable row passes the SQL test (Infinity > now); throwing rolls the spend back with the enrollment.
+        const spent = toToken(selectByHash.get(hash)!);
+        if (spent.unusable === undefined) return spent;
+      }
       check(secret); // throws with the precise reason
       throw new HubError('HUB_ERR_TOKEN_INVALID');
     },

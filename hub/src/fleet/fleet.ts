@@ -13,7 +13,7 @@ import type { DeviceQuery, DeviceRecord, DeviceRepo } from './device-repo.js';
 import type { Enroll } from './enrollment.js';
 import type { CreatedToken, EnrollmentToken, EnrollmentTokens } from './enrollment-tokens.js';
 import { isLabelKey, MAX_LABELS, type Labels } from './labels.js';
-import type { Liveness } from './liveness.js';
+import type { DevicePresence, Liveness } from './liveness.js';
 import type { DeviceJson, DevicePatch, FleetHealth } from './schemas.js';
 import type { TelemetryIngest } from './telemetry-ingest.js';
 
@@ -21,6 +21,8 @@ export interface Fleet {
   readonly devices: DeviceRepo;
   readonly tokens: EnrollmentTokens;
   readonly liveness: Liveness;
+  /** Whether a device is online, for the capabilities that pick devices (rounds, rollouts). */
+  readonly presence: DevicePresence;
   readonly telemetry: TelemetryIngest;
   readonly enroll: Enroll;
   createToken(options: { labels: Labels; ttlSec: number; maxUses: number }, actor: string): CreatedToken;
@@ -81,6 +83,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     devices,
     tokens,
     liveness,
+    presence: { isOnline: (deviceId) => liveness.isOnline(deviceId) },
     telemetry,
     enroll: deps.enroll,
     createToken(options, actor) {

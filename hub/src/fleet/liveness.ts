@@ -11,7 +11,8 @@ import type { HubLogger } from '../logger.js';
 import type { Broker } from '../broker/broker.js';
 import type { DeviceMessage } from '../broker/router.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import type { HubEvents, OfflineReason } from '../events/hub-events.js';
+import type { HubEvents } from '../events/hub-events.js';
+import type { OfflineReason } from './fleet-events.js';
 import type { DeviceProfile, DeviceRepo } from './device-repo.js';
 
 export interface DeviceLiveness {
@@ -38,7 +39,16 @@ export interface LivenessOptions {
   lastSeenFlushMs?: number;
 }
 
-export interface Liveness {
+/**
+ * What other capabilities may ask of liveness (rounds select and evaluate only devices that are online): the hub's
+ * live view, never the stored `status` column, which another process may have written.
+ */
+export interface DevicePresence {
+  /** Whether the device is online now (its session says so and it has not timed out). */
+  isOnline(deviceId: string): boolean;
+}
+
+export interface Liveness extends DevicePresence {
   /** Router `onEvery` handler: refreshes lastSeen, and brings a device back online on any message. */
   touch(message: DeviceMessage): void;
   /** Router `status` handler. */
@@ -46,7 +56,6 @@ export interface Liveness {
   /** Records a heartbeat period a device reported outside its Status (e.g. in Telemetry). */
   noteHeartbeat(deviceId: string, heartbeatSec: number): void;
   state(deviceId: string): DeviceLiveness | undefined;
-  isOnline(deviceId: string): boolean;
   onlineCount(): number;
   /** Marks a revoked device offline and forgets it. */
   forget(deviceId: string): void;
@@ -75,6 +84,15 @@ export function profileFromProto(profile: fedfleet.v1.IHardwareProfile | null | 
     cores: profile.cores ?? 0,
     arch: profile.arch ?? '',
   };
+}
+
+/**
+ * The training-set size a Status declares: a positive safe integer, else null (0 = not declared, DESIGN §9; anything
+ * beyond 2⁵³ cannot be a real count and would lose precision).
+ */
+export function declaredTrainExamples(value: number | null | undefined): number | null {
+  const n = Number(value ?? 0);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
 }
 
 export function createLiveness(options: LivenessOptions): Liveness {
@@ -152,6 +170,7 @@ export function createLiveness(options: LivenessOptions): Liveness {
           activeVersionId: status.activeVersionId ?? '',
           heartbeatSec: status.heartbeatSec || null,
           profile: profileFromProto(status.profile),
+          trainExamples: declaredTrainExamples(status.trainExamples),
         });
         setOnline(deviceId, message.receivedAtMs);
       } else if (status.state === DeviceState.DEVICE_STATE_OFFLINE) {

@@ -1,5 +1,6 @@
 /** TypeBox schemas of the fleet API: the contract of its routes and the source of the OpenAPI document. */
 import Type, { type Static } from 'typebox';
+import { TOKEN_TTL_SEC } from './enrollment-tokens.js';
 import { LabelKeySchema, LabelsSchema } from './labels.js';
 import { TelemetryJsonSchema } from './telemetry-json.js';
 
@@ -8,12 +9,12 @@ export const TokenIdParamsSchema = Type.Object({ id: Type.String({ pattern: '^[A
 
 const profileFields = {
   kind: Type.String({ minLength: 1, maxLength: 64, description: 'e.g. rpi4, linux-x64, mcu-cortex-m4' }),
-  ramBytes: Type.Integer({ minimum: 0 }),
-  flashBytes: Type.Integer({ minimum: 0 }),
-  cpuMhz: Type.Integer({ minimum: 0 }),
+  ramBytes: Type.Integer({ minimum: 0, maximum: 2 ** 48 }),
+  flashBytes: Type.Integer({ minimum: 0, maximum: 2 ** 52 }),
+  cpuMhz: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'CPU clock; 0 when the device cannot tell' }),
   int8Only: Type.Boolean({ description: 'integer-only inference' }),
   canTrain: Type.Boolean({ description: 'has a training runtime' }),
-  cores: Type.Integer({ minimum: 0 }),
+  cores: Type.Integer({ minimum: 0, maximum: 1024 }),
   arch: Type.String({ maxLength: 32 }),
 };
 
@@ -50,7 +51,7 @@ export const DeviceListQuerySchema = Type.Object({
   selector: Type.Optional(Type.String({ maxLength: 2000, description: 'label selector: k=v, k!=v, k, !k; comma = AND' })),
   status: Type.Optional(DeviceStatusSchema),
   limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
 });
 
 export const DevicePatchSchema = Type.Object(
@@ -80,7 +81,10 @@ export const TelemetrySampleSchema = Type.Object({ at: Type.String({ format: 'da
 export const TokenCreateSchema = Type.Object(
   {
     labels: Type.Optional(LabelsSchema),
-    ttlSec: Type.Integer({ minimum: 60, maximum: 366 * 86_400, default: 86_400, description: 'lifetime in seconds' }),
+    ttlSec: Type.Integer({
+      minimum: TOKEN_TTL_SEC.min, maximum: TOKEN_TTL_SEC.max, default: TOKEN_TTL_SEC.default,
+      description: `lifetime in seconds, at least ${TOKEN_TTL_SEC.min} and at most ${TOKEN_TTL_SEC.max}`,
+    }),
     maxUses: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'devices it may enroll' }),
   },
   { additionalProperties: false },

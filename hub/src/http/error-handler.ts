@@ -5,6 +5,8 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { HUB_ERRORS, HubError, type HubErrorCode } from '../errors.js';
+import '../hub-context.js';
+import { bodyFullyRead, DRAIN_MAX_BYTES, DRAIN_TIMEOUT_MS, drainRequestBody } from './drain-request.js';
 
 export interface ErrorBody {
   error: { code: HubErrorCode; message: string; details?: unknown };
@@ -14,7 +16,17 @@ export function errorBody(code: HubErrorCode, message: string = HUB_ERRORS[code]
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
 
-export function handleError(error: FastifyError | HubError | Error, request: FastifyRequest, reply: FastifyReply): void {
+export function handleError(error: FastifyError | HubError | Error, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
+  // fastify closes the connection after an error it raised before reading the whole body (413, a broken body):
+  // discard the rest first, so the close does not reset the connection under the answer (drain-request.ts).
+  if (reply.getHeader('connection') === 'close' && !bodyFullyRead(request.raw)) {
+    const limits = { maxBytes: DRAIN_MAX_BYTES, timeoutMs: DRAIN_TIMEOUT_MS, clock: request.server.clock };
+    return drainRequestBody(request.raw, limits).then(() => sendError(error, request, reply));
+  }
+  sendError(error, request, reply);
+}
+
+function sendError(error: FastifyError | HubError | Error, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof HubError) {
     if (error.code === 'HUB_ERR_UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="fedfleet"');
     reply.status(error.statusCode).send(errorBody(error.code, error.message, error.details));

@@ -4,7 +4,7 @@ import Type from 'typebox';
 export const ErrorResponseSchema = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({ description: 'stable HUB_ERR_* code; see README' }),
+      code: Type.String({ description: 'stable HUB_ERR_* code; see hub/docs/error-codes.md' }),
       message: Type.String(),
       details: Type.Optional(Type.Unknown()),
     }),

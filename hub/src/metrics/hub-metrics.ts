@@ -17,6 +17,12 @@ export interface HubMetrics {
   readonly handlerErrors: Counter;
   /** Artifact bytes sent to devices in chunks. */
   readonly artifactBytesSent: Counter;
+  /** `POST /v1/enroll` requests refused with 429, by limit (`requests`, `failures`). */
+  readonly enrollRateLimited: Counter;
+  /** MQTT connections closed by the stream guard (oversize packet, too slow to log in, …), by reason. */
+  readonly mqttConnectionsRefused: Counter;
+  /** Device messages dropped by the per-device rate limits, by topic kind and limit (`messages`, `bytes`). */
+  readonly mqttRateLimited: Counter;
 }
 
 export function createHubMetrics(): HubMetrics {
@@ -30,5 +36,8 @@ export function createHubMetrics(): HubMetrics {
     authFailures: registry.counter('fedfleet_mqtt_auth_failures_total', 'MQTT connections refused, by reason.'),
     handlerErrors: registry.counter('fedfleet_mqtt_handler_errors_total', 'Topic handlers that failed, by topic kind.'),
     artifactBytesSent: registry.counter('fedfleet_artifact_bytes_sent_total', 'Artifact bytes sent to devices in chunks.'),
+    enrollRateLimited: registry.counter('fedfleet_enroll_rate_limited_total', 'Enrollment requests refused by the per-client limits, by limit.'),
+    mqttConnectionsRefused: registry.counter('fedfleet_mqtt_connections_refused_total', 'MQTT connections closed by the stream guard, by reason.'),
+    mqttRateLimited: registry.counter('fedfleet_mqtt_rate_limited_total', 'Device messages dropped by the per-device rate limits, by topic kind and limit.'),
   };
 }

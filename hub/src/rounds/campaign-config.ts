@@ -5,6 +5,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { STRATEGY_NAMES } from './strategies/index.js';
+import { DEFAULT_WEIGHT_CAP_FACTOR, WEIGHT_CAP_FACTOR_RANGE } from './update-weight.js';
 
 export const CompressionSchema = Type.Union([Type.Literal('none'), Type.Literal('fp16'), Type.Literal('int8')], {
   description: 'none = fp32; int8 = per-tensor symmetric, stochastic rounding on the uplink',
@@ -14,11 +15,11 @@ export type Compression = Static<typeof CompressionSchema>;
 export const CampaignRequestSchema = Type.Object(
   {
     model: Type.String({ minLength: 1, description: 'model id or name' }),
-    baseVersion: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })], { description: 'version number, id or "latest" (default)' })),
+    baseVersion: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.String({ minLength: 1 })], { description: 'version number, id or "latest" (default)' })),
     selector: Type.String({ default: '', maxLength: 2000, description: 'label selector of eligible devices' }),
     rounds: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
     clients: Type.Integer({ minimum: 1, maximum: 100_000, default: 10, description: 'K: valid updates a round waits for' }),
-    minClients: Type.Optional(Type.Integer({ minimum: 1, description: 'fewest valid updates to commit a round; default ⌈0.8 K⌉' })),
+    minClients: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'fewest valid updates to commit a round; default ⌈0.8 K⌉' })),
     overSelect: Type.Number({ minimum: 1, maximum: 3, default: 1.3, description: 'selects ⌈K × overSelect⌉ devices' }),
     deadlineSec: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 300, description: 'training deadline of each round' }),
     selectionTimeoutSec: Type.Number({ minimum: 0, maximum: 86_400, default: 60, description: 'how long a round waits for enough eligible devices' }),
@@ -31,20 +32,30 @@ export const CampaignRequestSchema = Type.Object(
     epochs: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
     batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 10 }),
     learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 0.05 }),
-    maxExamples: Type.Integer({ minimum: 0, default: 0, description: 'cap on local examples per round; 0 = all' }),
-    strategy: Type.Union(STRATEGY_NAMES.map((name) => Type.Literal(name)), { default: 'fedavg' }),
-    strategyOptions: Type.Record(Type.String(), Type.Number(), { default: {} }),
+    maxExamples: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0, description: 'cap on local examples per round; 0 = all' }),
+    // A string, not a union of the names: an unknown name is answered by createStrategy with HUB_ERR_STRATEGY_UNKNOWN
+    // listing the valid names, instead of one schema violation per name.
+    strategy: Type.String({ maxLength: 64, default: 'fedavg', description: `aggregation strategy: ${STRATEGY_NAMES.join(', ')}` }),
+    strategyOptions: Type.Record(
+      Type.String(),
+      Type.Number({ minimum: -1_000_000, maximum: 1_000_000, description: "the outer bounds; each option's own range is checked by its strategy" }),
+      { default: {} },
+    ),
     compression: Type.Optional(CompressionSchema),
     downlink: Type.Optional(CompressionSchema),
     uplink: Type.Optional(CompressionSchema),
-    maxUpdateNorm: Type.Number({ minimum: 0, default: 1000, description: 'L2 bound on an update (delta); 0 = none' }),
+    maxUpdateNorm: Type.Number({ minimum: 0, maximum: 1e9, default: 1000, description: 'L2 bound on an update (delta); 0 = none' }),
+    weightCapFactor: Type.Number({
+      ...WEIGHT_CAP_FACTOR_RANGE, default: DEFAULT_WEIGHT_CAP_FACTOR,
+      description: 'no update weighs more than this × the lower median of the round\'s (bounded) example counts',
+    }),
     validationSet: Type.Optional(Type.String({
       minLength: 1, maxLength: 128, description: 'data set (id or name, POST /v1/datasets) the hub evaluates every new version on',
     })),
     seed: Type.Integer({ minimum: 0, maximum: 4_294_967_295, default: 1 }),
     constraints: Type.Object(
       {
-        maxTemperatureC: Type.Optional(Type.Number()),
+        maxTemperatureC: Type.Optional(Type.Number({ minimum: -100, maximum: 200 })),
         minBatteryPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
         requireCharging: Type.Optional(Type.Boolean()),
       },
@@ -77,6 +88,8 @@ export interface CampaignConfig {
   downlink: Compression;
   uplink: Compression;
   maxUpdateNorm: number;
+  /** Cap on an update's weight relative to the round's median; absent in campaigns stored before it existed: then 3. */
+  weightCapFactor?: number;
   /** Id of the validation set of hub-side evaluation, if any. */
   validationSetId?: string;
   seed: number;

@@ -1,5 +1,6 @@
-/** Campaigns, rounds, participants and rejected updates in SQLite (migration 003). */
+/** Campaigns, rounds, participants and rejected updates in SQLite (migrations 003, 005 and 006). */
 import type { SqliteDatabase } from '../store/database.js';
+import { finiteColumn, jsonColumn, timeColumn } from '../store/row-values.js';
 import type { CampaignConfig } from './campaign-config.js';
 import type { CampaignState, ParticipantState, RoundState } from './round-state.js';
 
@@ -14,8 +15,15 @@ export interface CampaignRecord {
   config: CampaignConfig;
   strategyState: Uint8Array | null;
   error: string | null;
+  /** The HUB_ERR_* code of `error` (migration 006); null when none. */
+  errorCode: string | null;
   createdAtMs: number;
   updatedAtMs: number;
+  /**
+   * Why the stored row cannot drive the campaign (config not JSON, non-finite counts); absent when it can. Such
+   * values read as `{}` / 0 so the campaign still lists; the coordinator fails it at start (stored-campaign.ts).
+   */
+  unusable?: string;
 }
 
 export interface RoundRecord {
@@ -35,6 +43,8 @@ export interface RoundRecord {
   bytesUp: number;
   metrics: RoundMetrics;
   error: string | null;
+  /** The HUB_ERR_* code of `error` (migration 006); null when none. */
+  errorCode: string | null;
   createdAtMs: number;
   updatedAtMs: number;
 }
@@ -66,7 +76,12 @@ export interface ParticipantRecord {
   state: ParticipantState;
   reason: string | null;
   updateRef: string | null;
+  /** Examples the update claims. */
   exampleCount: number | null;
+  /** Training examples the device had declared when it was selected; null = not declared. */
+  declaredExamples: number | null;
+  /** Weight its update carried in the aggregation (the claim, bounded: update-weight.ts); null until aggregated. */
+  weight: number | null;
   updateBytes: number | null;
   trainMetrics: Record<string, number> | null;
   evalCommandId: string | null;
@@ -79,39 +94,46 @@ export interface ParticipantRecord {
 interface CampaignRow {
   id: string; model_id: string; base_version_id: string; current_version_id: string; state: CampaignState;
   rounds_total: number; rounds_done: number; config: string; strategy_state: Buffer | null; error: string | null;
-  created_at_ms: number; updated_at_ms: number;
+  error_code: string | null; created_at_ms: number; updated_at_ms: number;
 }
 interface RoundRow {
   id: string; campaign_id: string; number: number; state: RoundState; base_version_id: string;
   result_version_id: string | null; artifact_sha256: string | null; target_clients: number; min_clients: number;
   seed: number; deadline_at_ms: number | null; eval_deadline_at_ms: number | null; bytes_down: number; bytes_up: number;
-  metrics: string; error: string | null; created_at_ms: number; updated_at_ms: number;
+  metrics: string; error: string | null; error_code: string | null; created_at_ms: number; updated_at_ms: number;
 }
 interface ParticipantRow {
   round_id: string; device_id: string; command_id: string; state: ParticipantState; reason: string | null;
-  update_sha256: string | null; example_count: number | null; update_bytes: number | null; train_metrics: string | null;
+  update_sha256: string | null; example_count: number | null; declared_examples: number | null; weight: number | null;
+  update_bytes: number | null; train_metrics: string | null;
   eval_command_id: string | null; eval_examples: number | null; eval_loss: number | null; eval_accuracy: number | null;
   updated_at_ms: number;
 }
 
-const toCampaign = (r: CampaignRow): CampaignRecord => ({
-  id: r.id, modelId: r.model_id, baseVersionId: r.base_version_id, currentVersionId: r.current_version_id,
-  state: r.state, roundsTotal: r.rounds_total, roundsDone: r.rounds_done, config: JSON.parse(r.config) as CampaignConfig,
-  strategyState: r.strategy_state ? new Uint8Array(r.strategy_state) : null, error: r.error,
-  createdAtMs: r.created_at_ms, updatedAtMs: r.updated_at_ms,
-});
+function toCampaign(r: CampaignRow): CampaignRecord {
+  const problems: string[] = [];
+  const record: CampaignRecord = {
+    id: r.id, modelId: r.model_id, baseVersionId: r.base_version_id, currentVersionId: r.current_version_id, state: r.state,
+    roundsTotal: finiteColumn(r.rounds_total, 'rounds_total', problems), roundsDone: finiteColumn(r.rounds_done, 'rounds_done', problems),
+    config: jsonColumn<CampaignConfig>(r.config, 'config', problems) ?? ({} as CampaignConfig),
+    strategyState: r.strategy_state ? new Uint8Array(r.strategy_state) : null, error: r.error, errorCode: r.error_code,
+    createdAtMs: timeColumn(r.created_at_ms, 'created_at_ms', problems), updatedAtMs: timeColumn(r.updated_at_ms, 'updated_at_ms', problems),
+  };
+  return problems.length > 0 ? { ...record, unusable: problems.join('; ') } : record;
+}
 
 const toRound = (r: RoundRow): RoundRecord => ({
   id: r.id, campaignId: r.campaign_id, number: r.number, state: r.state, baseVersionId: r.base_version_id,
   resultVersionId: r.result_version_id, artifactSha256: r.artifact_sha256, targetClients: r.target_clients,
   minClients: r.min_clients, seed: r.seed, deadlineAtMs: r.deadline_at_ms, evalDeadlineAtMs: r.eval_deadline_at_ms,
-  bytesDown: r.bytes_down, bytesUp: r.bytes_up, metrics: JSON.parse(r.metrics) as RoundMetrics, error: r.error,
-  createdAtMs: r.created_at_ms, updatedAtMs: r.updated_at_ms,
+  bytesDown: r.bytes_down, bytesUp: r.bytes_up, metrics: jsonColumn<RoundMetrics>(r.metrics, 'metrics', []) ?? {}, error: r.error,
+  errorCode: r.error_code, createdAtMs: r.created_at_ms, updatedAtMs: r.updated_at_ms,
 });
 
 const toParticipant = (r: ParticipantRow): ParticipantRecord => ({
   roundId: r.round_id, deviceId: r.device_id, commandId: r.command_id, state: r.state, reason: r.reason,
-  updateRef: r.update_sha256, exampleCount: r.example_count, updateBytes: r.update_bytes,
+  updateRef: r.update_sha256, exampleCount: r.example_count, declaredExamples: r.declared_examples, weight: r.weight,
+  updateBytes: r.update_bytes,
   trainMetrics: r.train_metrics ? (JSON.parse(r.train_metrics) as Record<string, number>) : null,
   evalCommandId: r.eval_command_id, evalExamples: r.eval_examples, evalLoss: r.eval_loss, evalAccuracy: r.eval_accuracy,
   updatedAtMs: r.updated_at_ms,
@@ -126,7 +148,7 @@ export function createRoundRepo(db: SqliteDatabase) {
     campaign: db.prepare<[string], CampaignRow>('SELECT * FROM campaigns WHERE id = ?'),
     campaigns: db.prepare<[number], CampaignRow>('SELECT * FROM campaigns ORDER BY created_at_ms DESC LIMIT ?'),
     campaignsByState: db.prepare<[string], CampaignRow>('SELECT * FROM campaigns WHERE state = ? ORDER BY created_at_ms'),
-    setCampaignState: db.prepare('UPDATE campaigns SET state = ?, error = ?, updated_at_ms = ? WHERE id = ?'),
+    setCampaignState: db.prepare('UPDATE campaigns SET state = ?, error = ?, error_code = ?, updated_at_ms = ? WHERE id = ?'),
     advanceCampaign: db.prepare(`UPDATE campaigns SET current_version_id = ?, rounds_done = rounds_done + 1, strategy_state = ?,
       updated_at_ms = ? WHERE id = ?`),
     insertRound: db.prepare(`INSERT INTO rounds (id, campaign_id, number, state, base_version_id, target_clients, min_clients,
@@ -134,15 +156,17 @@ export function createRoundRepo(db: SqliteDatabase) {
     round: db.prepare<[string], RoundRow>('SELECT * FROM rounds WHERE id = ?'),
     roundsOf: db.prepare<[string], RoundRow>('SELECT * FROM rounds WHERE campaign_id = ? ORDER BY number'),
     activeRounds: db.prepare<[], RoundRow>(`SELECT * FROM rounds WHERE state NOT IN ('committed', 'failed') ORDER BY created_at_ms`),
-    setRoundState: db.prepare('UPDATE rounds SET state = ?, error = COALESCE(?, error), updated_at_ms = ? WHERE id = ?'),
-    startTraining: db.prepare(`UPDATE rounds SET state = 'training', artifact_sha256 = ?, deadline_at_ms = ?, target_clients = ?,
+    setRoundState: db.prepare(`UPDATE rounds SET state = ?, error = COALESCE(?, error), error_code = COALESCE(?, error_code),
       updated_at_ms = ? WHERE id = ?`),
+    setTrainingPlan: db.prepare(`UPDATE rounds SET artifact_sha256 = ?, deadline_at_ms = ?, target_clients = ?, updated_at_ms = ?
+      WHERE id = ?`),
     setResult: db.prepare(`UPDATE rounds SET result_version_id = ?, updated_at_ms = ? WHERE id = ?`),
-    setEvalDeadline: db.prepare(`UPDATE rounds SET state = 'evaluating', eval_deadline_at_ms = ?, updated_at_ms = ? WHERE id = ?`),
+    setEvalDeadline: db.prepare('UPDATE rounds SET eval_deadline_at_ms = ?, updated_at_ms = ? WHERE id = ?'),
     setMetrics: db.prepare('UPDATE rounds SET metrics = ?, updated_at_ms = ? WHERE id = ?'),
     addBytes: db.prepare('UPDATE rounds SET bytes_down = bytes_down + ?, bytes_up = bytes_up + ? WHERE id = ?'),
-    insertParticipant: db.prepare(`INSERT INTO round_participants (round_id, device_id, command_id, state, updated_at_ms)
-      VALUES (?, ?, ?, 'selected', ?)`),
+    insertParticipant: db.prepare(`INSERT INTO round_participants (round_id, device_id, command_id, state, declared_examples,
+      updated_at_ms) VALUES (?, ?, ?, 'selected', ?, ?)`),
+    setWeight: db.prepare('UPDATE round_participants SET weight = ? WHERE round_id = ? AND device_id = ?'),
     deleteParticipants: db.prepare('DELETE FROM round_participants WHERE round_id = ?'),
     participants: db.prepare<[string], ParticipantRow>('SELECT * FROM round_participants WHERE round_id = ? ORDER BY device_id'),
     participant: db.prepare<[string, string], ParticipantRow>('SELECT * FROM round_participants WHERE round_id = ? AND device_id = ?'),
@@ -175,8 +199,9 @@ export function createRoundRepo(db: SqliteDatabase) {
     },
     listCampaigns: (limit = 100): CampaignRecord[] => q.campaigns.all(limit).map(toCampaign),
     campaignsInState: (state: CampaignState): CampaignRecord[] => q.campaignsByState.all(state).map(toCampaign),
-    setCampaignState(id: string, state: CampaignState, error: string | null, nowMs: number): void {
-      q.setCampaignState.run(state, error, nowMs, id);
+    /** Writes a campaign state as it is; only round-transitions.ts calls it (it checks the state table first). */
+    setCampaignState(id: string, state: CampaignState, error: string | null, errorCode: string | null, nowMs: number): void {
+      q.setCampaignState.run(state, error, errorCode, nowMs, id);
     },
     advanceCampaign(id: string, versionId: string, strategyState: Uint8Array | null, nowMs: number): void {
       q.advanceCampaign.run(versionId, strategyState ? Buffer.from(strategyState) : null, nowMs, id);
@@ -190,16 +215,18 @@ export function createRoundRepo(db: SqliteDatabase) {
     },
     roundsOf: (campaignId: string): RoundRecord[] => q.roundsOf.all(campaignId).map(toRound),
     activeRounds: (): RoundRecord[] => q.activeRounds.all().map(toRound),
-    setRoundState(id: string, state: RoundState, error: string | null, nowMs: number): void {
-      q.setRoundState.run(state, error, nowMs, id);
+    /** Writes a round state as it is; only round-transitions.ts calls it (it checks the state table first). */
+    setRoundState(id: string, state: RoundState, error: string | null, errorCode: string | null, nowMs: number): void {
+      q.setRoundState.run(state, error, errorCode, nowMs, id);
     },
-    startTraining(id: string, artifactSha256: string, deadlineAtMs: number, targetClients: number, nowMs: number): void {
-      q.startTraining.run(artifactSha256, deadlineAtMs, targetClients, nowMs, id);
+    /** What a round trains with: its downlink artifact, deadline and target (the state moves separately). */
+    setTrainingPlan(id: string, artifactSha256: string, deadlineAtMs: number, targetClients: number, nowMs: number): void {
+      q.setTrainingPlan.run(artifactSha256, deadlineAtMs, targetClients, nowMs, id);
     },
     setResult(id: string, versionId: string, nowMs: number): void {
       q.setResult.run(versionId, nowMs, id);
     },
-    startEvaluating(id: string, evalDeadlineAtMs: number, nowMs: number): void {
+    setEvalDeadline(id: string, evalDeadlineAtMs: number, nowMs: number): void {
       q.setEvalDeadline.run(evalDeadlineAtMs, nowMs, id);
     },
     setMetrics(id: string, metrics: RoundMetrics, nowMs: number): void {
@@ -208,9 +235,11 @@ export function createRoundRepo(db: SqliteDatabase) {
     addBytes(id: string, down: number, up: number): void {
       q.addBytes.run(down, up, id);
     },
-    insertParticipant(roundId: string, deviceId: string, commandId: string, nowMs: number): void {
-      q.insertParticipant.run(roundId, deviceId, commandId, nowMs);
+    insertParticipant(roundId: string, deviceId: string, commandId: string, nowMs: number, declaredExamples: number | null = null): void {
+      q.insertParticipant.run(roundId, deviceId, commandId, declaredExamples, nowMs);
     },
+    /** Records the weight a participant's update carried in the aggregation. */
+    setWeight: (roundId: string, deviceId: string, weight: number): void => void q.setWeight.run(weight, roundId, deviceId),
     deleteParticipants: (roundId: string): void => void q.deleteParticipants.run(roundId),
     participants: (roundId: string): ParticipantRecord[] => q.participants.all(roundId).map(toParticipant),
     participant: (roundId: string, deviceId: string): ParticipantRecord | undefined => {

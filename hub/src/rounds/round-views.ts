@@ -16,12 +16,12 @@ export function roundView(round: RoundRecord, repo: RoundRepo, devices: DeviceRe
     accuracy: round.metrics.accuracy ?? null, loss: round.metrics.loss ?? null, trainLoss: round.metrics.trainLoss ?? null,
     hubAccuracy: round.metrics.hubAccuracy ?? null, hubLoss: round.metrics.hubLoss ?? null,
     bytesDown: round.bytesDown, bytesUp: round.bytesUp, rejectedUpdates: rejections.reduce((s, r) => s + r.count, 0), rejections,
-    error: round.error, deadlineAt: round.deadlineAtMs ? iso(round.deadlineAtMs) : null, durationMs: round.metrics.durationMs ?? null,
+    error: round.error, errorCode: round.errorCode, deadlineAt: round.deadlineAtMs ? iso(round.deadlineAtMs) : null, durationMs: round.metrics.durationMs ?? null,
     createdAt: iso(round.createdAtMs), updatedAt: iso(round.updatedAtMs),
     participants: participants.map((p) => ({
       deviceId: p.deviceId, deviceName: devices.get(p.deviceId)?.name ?? null, state: p.state, reason: p.reason,
-      exampleCount: p.exampleCount, updateBytes: p.updateBytes, trainMetrics: p.trainMetrics, evalAccuracy: p.evalAccuracy,
-      evalLoss: p.evalLoss, evalExamples: p.evalExamples,
+      exampleCount: p.exampleCount, declaredExamples: p.declaredExamples, weight: p.weight, updateBytes: p.updateBytes,
+      trainMetrics: p.trainMetrics, evalAccuracy: p.evalAccuracy, evalLoss: p.evalLoss, evalExamples: p.evalExamples,
     })),
   };
 }
@@ -38,7 +38,7 @@ function summary(campaign: CampaignRecord, rounds: RoundJson[], registry: ModelR
     id: campaign.id, modelId: campaign.modelId, modelName: registry.findModel(campaign.modelId)?.name ?? campaign.modelId,
     state: campaign.state, roundsTotal: campaign.roundsTotal, roundsDone: campaign.roundsDone,
     baseVersionId: campaign.baseVersionId, currentVersionId: campaign.currentVersionId,
-    config: campaign.config as unknown as Record<string, unknown>, error: campaign.error,
+    config: campaign.config as unknown as Record<string, unknown>, error: campaign.error, errorCode: campaign.errorCode,
     accuracy: committed.map((r) => r.accuracy), loss: committed.map((r) => r.loss), hubAccuracy: committed.map((r) => r.hubAccuracy),
     bytesDown: rounds.reduce((s, r) => s + r.bytesDown, 0), bytesUp: rounds.reduce((s, r) => s + r.bytesUp, 0),
     rejectedUpdates: rounds.reduce((s, r) => s + r.rejectedUpdates, 0),

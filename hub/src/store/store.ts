@@ -1,8 +1,12 @@
-/** The hub's persistent state under one data directory: the SQLite database, its migrations and the blob store. */
+/**
+ * The hub's persistent state under one data directory: the SQLite database, its migrations and the blob store,
+ * behind the directory's lock (one hub per directory, data-dir-lock.ts).
+ */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { createBlobStore, type BlobStore } from './blobs.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
 import { migrate, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
 import { createSettings, type Settings } from './settings.js';
@@ -18,8 +22,11 @@ export interface Store {
   readonly settings: Settings;
   /** What opening the store migrated. */
   readonly migrations: MigrationResult;
+  /** The data directory's lock, held until `close()`. */
+  readonly lock: DataDirLock;
   /** Runs `fn` in one transaction (better-sqlite3 semantics: synchronous, nested calls become savepoints). */
   transaction<T>(fn: () => T): T;
+  /** Closes the database, then releases the lock. */
   close(): void;
 }
 
@@ -30,14 +37,21 @@ export interface OpenStoreOptions {
   migrationsDir?: string;
 }
 
+/**
+ * Opens the store of `dataDir`, creating the directory if needed. Throws `HUB_ERR_DATA_DIR_LOCKED` when another
+ * hub holds the directory: nothing in it has been written then.
+ */
 export function openStore(options: OpenStoreOptions): Store {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const db = openDatabase(join(options.dataDir, DATABASE_FILE));
+  const lock = lockDataDir(options.dataDir, options.clock.now());
+  let db: SqliteDatabase | undefined;
   let migrations: MigrationResult;
   try {
+    db = openDatabase(join(options.dataDir, DATABASE_FILE));
     migrations = migrate(db, options.migrationsDir ?? MIGRATIONS_DIR);
   } catch (error) {
-    db.close();
+    db?.close();
+    lock.release();
     throw error;
   }
   return {
@@ -46,9 +60,11 @@ export function openStore(options: OpenStoreOptions): Store {
     blobs: createBlobStore(db, join(options.dataDir, 'blobs'), options.clock),
     settings: createSettings(db, options.clock),
     migrations,
+    lock,
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();
+      lock.release();
     },
   };
 }

@@ -58,13 +58,15 @@ describe('eligibility', () => {
     const view = await waitForCampaign(api, waiting.id, (c) => c.rounds[0]!.state === 'training', 5000, 'selected once the device came');
     expect(view.rounds[0]!.participants).toHaveLength(2);
 
+    // Two devices could take part, but one stays offline: the round waits for it, up to the selection timeout.
     const { api: api2, enroll: enroll2, online: online2 } = await startRoundHub();
     const only = await enroll2('only');
+    await enroll2('away', { connect: false });
     await online2([only.deviceId]);
     const starved = await startCampaign(api2, { model: 'tiny', rounds: 3, clients: 2, overSelect: 1, deadlineSec: 30, selectionTimeoutSec: 0.3, evaluate: false });
     const failed = await waitForCampaign(api2, starved.id, (c) => c.state !== 'running', 5000, 'selection timeout');
-    expect(failed.state).toBe('failed');
+    expect([failed.state, failed.errorCode]).toEqual(['failed', 'HUB_ERR_ROUND_NO_ELIGIBLE']);
     expect(failed.error).toBe('round 1: only 1 eligible devices, 2 needed');
-    expect(failed.rounds.map((r) => [r.state, r.participants.length])).toEqual([['failed', 0]]);
+    expect(failed.rounds.map((r) => [r.state, r.errorCode, r.participants.length])).toEqual([['failed', 'HUB_ERR_ROUND_NO_ELIGIBLE', 0]]);
   });
 });

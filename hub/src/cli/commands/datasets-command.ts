@@ -1,9 +1,8 @@
 /** `fedfleet datasets upload|ls|show`: validation sets for hub-side evaluation of every committed version. */
-import { resolve } from 'node:path';
 import { encodeFloat32Le } from '@fedfleet/proto';
 import type { DatasetRecord } from '../../datasets/dataset-registry.js';
 import { CLIENT_OPTIONS, parse } from '../args.js';
-import { CliError, usageError } from '../cli-error.js';
+import { usageError } from '../cli-error.js';
 import { createHubClient } from '../hub-client.js';
 import { printJson, println, type CliIo } from '../io.js';
 import { formatTable } from '../table.js';
@@ -22,16 +21,9 @@ const OPTIONS = { ...CLIENT_OPTIONS, name: { type: 'string' }, split: { type: 's
 
 /** The `POST /v1/datasets` fields of a data set folder's split, or of the built-in MNIST digits. */
 async function uploadFields(source: string, split: 'train' | 'test', cwd: string) {
-  // The agent's data code (and TensorFlow.js with it) loads only for this command.
-  const data = await import('@fedfleet/agent/ml');
-  let examples;
-  try {
-    if (source === 'mnist:test' || source === 'mnist:train') examples = data.mnistGlobal()[source === 'mnist:test' ? 'test' : 'train'];
-    else examples = (await data.loadDiskDataSource(resolve(cwd, source)))[split]();
-  } catch (error) {
-    if (data.isMlError(error)) throw new CliError('HUB_ERR_DATASET_INVALID', `${source}: ${error.message}`);
-    throw error;
-  }
+  // Read with the agent's data code, through the hub's one adapter to it; TensorFlow.js loads only for this command.
+  const { readLabelledExamples } = await import('../../ml/agent-ml.js');
+  const examples = await readLabelledExamples(source, split, cwd);
   return {
     inputShape: examples.inputShape, numClasses: examples.numClasses,
     xBase64: Buffer.from(encodeFloat32Le(examples.x)).toString('base64'), yBase64: Buffer.from(examples.y).toString('base64'),

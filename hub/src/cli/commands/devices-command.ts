@@ -5,7 +5,7 @@ import { CLIENT_OPTIONS, parse } from '../args.js';
 import { usageError } from '../cli-error.js';
 import { createHubClient } from '../hub-client.js';
 import { printJson, println, type CliIo } from '../io.js';
-import { ago, formatBytes, formatLabels, formatTable } from '../table.js';
+import { ago, countOf, formatBytes, formatLabels, formatTable } from '../table.js';
 
 export const DEVICES_USAGE = `Usage:
   fedfleet devices ls [--selector 'site=lab,tier!=x'] [--status online|offline] [--json]
@@ -107,6 +107,23 @@ export async function runDevicesCommand(argv: string[], io: CliIo): Promise<numb
   }
 }
 
+/**
+ * `rpi4, arm64, 4 cores @ 1500 MHz, RAM 4.0 GiB, flash 32 GiB, can train`. A device reports 0 for what it could
+ * not measure (CPU speed in most containers and on many ARM boards): such a figure is left out, not shown as 0.
+ */
+export function formatProfile(profile: DeviceJson['profile']): string {
+  const cpu = [profile.cores > 0 ? countOf(profile.cores, 'core') : '', profile.cpuMhz > 0 ? `${profile.cpuMhz} MHz` : ''].filter(Boolean).join(' @ ');
+  return [
+    profile.kind,
+    profile.arch || '',
+    cpu,
+    profile.ramBytes > 0 ? `RAM ${formatBytes(profile.ramBytes)}` : '',
+    profile.flashBytes > 0 ? `flash ${formatBytes(profile.flashBytes)}` : '',
+    profile.int8Only ? 'int8 only' : '',
+    profile.canTrain ? 'can train' : '',
+  ].filter(Boolean).join(', ');
+}
+
 function printDevice(io: CliIo, device: DeviceJson): void {
   const t = device.telemetry;
   const rows: Array<[string, string]> = [
@@ -117,7 +134,7 @@ function printDevice(io: CliIo, device: DeviceJson): void {
     ['labels', formatLabels(device.labels)],
     ['agent', device.agentVersion ?? '-'],
     ['model', device.activeModelId ? `${device.activeModelId} @ ${device.activeVersionId ?? '-'}` : '-'],
-    ['profile', `${device.profile.kind}, ${device.profile.arch || '?'}, ${device.profile.cores} cores @ ${device.profile.cpuMhz} MHz, RAM ${formatBytes(device.profile.ramBytes)}, flash ${formatBytes(device.profile.flashBytes)}${device.profile.int8Only ? ', int8 only' : ''}${device.profile.canTrain ? ', can train' : ''}`],
+    ['profile', formatProfile(device.profile)],
     ['enrolled', device.createdAt],
   ];
   if (t) {

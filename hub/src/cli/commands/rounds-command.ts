@@ -1,25 +1,53 @@
 /** `fedfleet rounds start|ls|show|watch|cancel`: federated campaigns, with a live progress bar. */
-import type { CampaignDetailJson, CampaignJson } from '../../rounds/schemas.js';
+import type { HubErrorCode } from '../../errors.js';
+import { CampaignRequestSchema } from '../../rounds/campaign-config.js';
+import { STRATEGY_NAMES } from '../../rounds/strategies/index.js';
+import type { CampaignDetailJson, CampaignJson, RoundJson } from '../../rounds/schemas.js';
 import { CLIENT_OPTIONS, parse, parsePositiveInteger } from '../args.js';
 import { usageError } from '../cli-error.js';
 import { createHubClient, type HubClient } from '../hub-client.js';
 import { printJson, println, type CliIo } from '../io.js';
+import { campaignProgress } from '../campaign-progress.js';
 import { createProgress } from '../progress.js';
-import { formatBytes, formatTable } from '../table.js';
+import { countOf, formatBytes, formatTable } from '../table.js';
+
+type CampaignKey = keyof typeof CampaignRequestSchema.properties;
+
+/** A default or description of a `POST /v1/rounds` field, as its schema states it ('' when it states none). */
+function schemaText(key: CampaignKey, annotation: 'default' | 'description'): string {
+  const value = (CampaignRequestSchema.properties[key] as unknown as Record<string, unknown>)[annotation];
+  return typeof value === 'number' || typeof value === 'string' ? String(value) : '';
+}
+
+/** `[--flag <default>]` from the API's own schema, so help never disagrees with what the hub does. */
+function withDefault(flag: string, key: CampaignKey, placeholder: string): string {
+  return `[--${flag} ${schemaText(key, 'default') || `<${placeholder}>`}]`;
+}
 
 export const ROUNDS_USAGE = `Usage:
-  fedfleet rounds start --model <name|id> [--selector site=lab] [--rounds 20] [--clients 10] [--epochs 5]
-                        [--batch 10] [--lr 0.05] [--strategy fedavg] [--strategy-opt k=v,…] [--compression none|fp16|int8]
-                        [--min-clients N] [--over-select 1.3] [--deadline-sec 300] [--seed 1] [--no-eval]
-                        [--validation-set <data set>] [--detach] [--json]
+  fedfleet rounds start --model <name|id> [--selector <labels>] ${withDefault('rounds', 'rounds', 'N')} ${withDefault('clients', 'clients', 'K')}
+                        ${withDefault('epochs', 'epochs', 'N')} ${withDefault('batch', 'batchSize', 'N')} ${withDefault('lr', 'learningRate', 'x')} ${withDefault('strategy', 'strategy', 'name')} [--strategy-opt k=v,…]
+                        [--compression none|fp16|int8] [--min-clients <N>] ${withDefault('over-select', 'overSelect', 'x')} ${withDefault('deadline-sec', 'deadlineSec', 's')}
+                        ${withDefault('seed', 'seed', 'N')} [--no-eval] [--validation-set <data set>] [--detach] [--json]
   fedfleet rounds ls [--json]
   fedfleet rounds show <id> [--json]
   fedfleet rounds watch <id>
   fedfleet rounds cancel <id>
 
+Values shown are the defaults. --min-clients: ${schemaText('minClients', 'description')} (K = --clients).
 start prints a live progress bar (round, updates received / expected, accuracy) until the campaign ends,
-unless --detach or --json. Strategies: fedavg, fedprox, fedavgm, fedadam, fedmedian, fedtrimmedavg, krum.
+unless --detach or --json. Strategies: ${STRATEGY_NAMES.join(', ')}.
 `;
+
+/** Rejections with this code are updates that came after their round closed, not invalid ones. */
+const LATE_CODE: HubErrorCode = 'HUB_ERR_UPDATE_LATE';
+
+const REJECTED_NOTE = 'REJECTED: updates the hub did not use. In a healthy run most come late from over-selected devices: a round asks\n' +
+  '⌈clients × over-select⌉ devices and closes once --clients updates arrived, so the slowest answer after it closed.\n' +
+  '`fedfleet rounds show <id>` separates them (LATE) from updates refused as invalid.';
+
+const LATE_NOTE = 'LATE: updates that arrived after their round closed — usually over-selected devices (⌈clients × over-select⌉ are asked so\n' +
+  'that --clients answer in time); expected, not errors. REJECTED: updates refused as invalid, by code below.';
 
 const OPTIONS = {
   ...CLIENT_OPTIONS,
@@ -95,7 +123,7 @@ export async function runRoundsCommand(argv: string[], io: CliIo): Promise<numbe
       if (values['validation-set']) body.validationSet = values['validation-set'];
       const campaign = await client.request<CampaignDetailJson>('POST', '/v1/rounds', body);
       if (values.json) return printJson(io, campaign), 0;
-      println(io.stdout, `campaign ${campaign.id}: ${campaign.roundsTotal} rounds of ${campaign.modelName}`);
+      println(io.stdout, `campaign ${campaign.id}: ${countOf(campaign.roundsTotal, 'round')} of ${campaign.modelName}`);
       if (values.detach) return 0;
       return watch(client, io, encodeURIComponent(campaign.id), pollMs);
     }
@@ -109,6 +137,7 @@ export async function runRoundsCommand(argv: string[], io: CliIo): Promise<numbe
         campaigns.map((c) => [c.id, c.modelName, c.state, `${c.roundsDone}/${c.roundsTotal}`, fmtAcc(c.accuracy.at(-1)),
           formatBytes(c.bytesDown), formatBytes(c.bytesUp), c.rejectedUpdates, c.createdAt]),
       ));
+      if (campaigns.some((c) => c.rejectedUpdates > 0)) println(io.stdout, `\n${REJECTED_NOTE}`);
       return 0;
     }
     case 'show': {
@@ -130,15 +159,31 @@ export async function runRoundsCommand(argv: string[], io: CliIo): Promise<numbe
   }
 }
 
+/** A round's unused updates: late arrivals apart from updates refused as invalid. */
+function rejectionsOf(round: Pick<RoundJson, 'rejections'>): { late: number; invalid: number } {
+  let late = 0;
+  let invalid = 0;
+  for (const r of round.rejections) {
+    if (r.code === LATE_CODE) late += r.count;
+    else invalid += r.count;
+  }
+  return { late, invalid };
+}
+
 function printCampaign(io: CliIo, c: CampaignDetailJson): void {
-  println(io.stdout, `campaign ${c.id}  model ${c.modelName}  ${c.state}  ${c.roundsDone}/${c.roundsTotal} rounds${c.error ? `  error: ${c.error}` : ''}`);
+  println(io.stdout, `campaign ${c.id}  model ${c.modelName}  ${c.state}  ${c.roundsDone}/${countOf(c.roundsTotal, 'round')}${c.error ? `  error: ${c.error}` : ''}`);
   println(io.stdout, `strategy ${String(c.config.strategy)}  clients ${String(c.config.clients)}  epochs ${String(c.config.epochs)}  batch ${String(c.config.batchSize)}  lr ${String(c.config.learningRate)}  down ${String(c.config.downlink)}  up ${String(c.config.uplink)}`);
   println(io.stdout, formatTable(
-    ['ROUND', 'STATE', 'SELECTED', 'UPDATES', 'ACCURACY', 'VALIDATION', 'LOSS', 'TRAIN LOSS', 'BYTES DOWN', 'BYTES UP', 'REJECTED', 'VERSION'],
+    ['ROUND', 'STATE', 'SELECTED', 'UPDATES', 'ACCURACY', 'VALIDATION', 'LOSS', 'TRAIN LOSS', 'BYTES DOWN', 'BYTES UP', 'LATE', 'REJECTED', 'VERSION'],
     c.rounds.map((r) => [r.number, r.state, r.selected, `${r.updates}/${r.targetClients}`, fmtAcc(r.accuracy), fmtAcc(r.hubAccuracy),
-      r.loss?.toFixed(4) ?? '-', r.trainLoss?.toFixed(4) ?? '-', formatBytes(r.bytesDown), formatBytes(r.bytesUp), r.rejectedUpdates,
-      r.resultVersionId ?? '-']),
+      r.loss?.toFixed(4) ?? '-', r.trainLoss?.toFixed(4) ?? '-', formatBytes(r.bytesDown), formatBytes(r.bytesUp), rejectionsOf(r).late,
+      rejectionsOf(r).invalid, r.resultVersionId ?? '-']),
   ));
+  if (!c.rounds.some((r) => r.rejectedUpdates > 0)) return;
+  println(io.stdout, `\n${LATE_NOTE}`);
+  const byCode = new Map<string, number>();
+  for (const r of c.rounds) for (const { code, count } of r.rejections) if (code !== LATE_CODE) byCode.set(code, (byCode.get(code) ?? 0) + count);
+  if (byCode.size > 0) println(io.stdout, `refused: ${[...byCode].map(([code, count]) => `${code} ×${count}`).join(', ')}`);
 }
 
 /** Polls the campaign until it ends; a bar on a terminal, one line per committed round otherwise. */
@@ -155,17 +200,15 @@ async function watch(client: HubClient, io: CliIo, id: string, pollMs: number): 
           `↓${formatBytes(round.bytesDown)} ↑${formatBytes(round.bytesUp)}`);
       }
     }
-    const current = campaign.currentRound;
-    if (current && io.stderr.isTTY) {
-      const fraction = current.state === 'committed' ? 0 : Math.min(0.99, current.updates / Math.max(1, current.targetClients));
-      progress.update(campaign.roundsDone + fraction,
-        `round ${Math.min(campaign.roundsDone + 1, campaign.roundsTotal)}/${campaign.roundsTotal} ${current.state} updates ${current.updates}/${current.targetClients} acc ${fmtAcc(campaign.accuracy.at(-1))}`);
+    if (campaign.currentRound && io.stderr.isTTY) {
+      const { done, label } = campaignProgress(campaign);
+      progress.update(done, label);
     }
     if (campaign.state !== 'running') break;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
     campaign = await client.request<CampaignDetailJson>('GET', `/v1/rounds/${id}`);
   }
   if (io.stderr.isTTY) progress.finish(campaign.state); // otherwise the line below says it
-  println(io.stdout, `campaign ${campaign.id} ${campaign.state}: ${campaign.roundsDone}/${campaign.roundsTotal} rounds, final accuracy ${fmtAcc(campaign.accuracy.at(-1))}${campaign.error ? `, ${campaign.error}` : ''}`);
+  println(io.stdout, `campaign ${campaign.id} ${campaign.state}: ${campaign.roundsDone}/${countOf(campaign.roundsTotal, 'round')}, final accuracy ${fmtAcc(campaign.accuracy.at(-1))}${campaign.error ? `, ${campaign.error}` : ''}`);
   return campaign.state === 'completed' ? 0 : 1;
 }

@@ -1,15 +1,18 @@
 /** `fedfleet tokens create|ls|revoke`: enrollment tokens. */
+import { TOKEN_TTL_SEC } from '../../fleet/enrollment-tokens.js';
 import { parseLabelList } from '../../fleet/labels.js';
-import { CLIENT_OPTIONS, parse, parseDurationSec, parsePositiveInteger } from '../args.js';
+import { CLIENT_OPTIONS, formatDurationSec, parse, parseDurationSec, parsePositiveInteger } from '../args.js';
 import { usageError } from '../cli-error.js';
 import { createHubClient } from '../hub-client.js';
 import { printJson, println, type CliIo } from '../io.js';
 import { formatLabels, formatTable } from '../table.js';
 
 export const TOKENS_USAGE = `Usage:
-  fedfleet tokens create [--labels k=v,k2=v2] [--ttl 24h] [--max-uses N] [--json]
+  fedfleet tokens create [--labels k=v,k2=v2] [--ttl ${formatDurationSec(TOKEN_TTL_SEC.default)}] [--max-uses 1] [--json]
   fedfleet tokens ls [--json]
   fedfleet tokens revoke <id> [--json]
+
+--ttl: how long the token can enroll devices, from ${TOKEN_TTL_SEC.min}s to ${formatDurationSec(TOKEN_TTL_SEC.max)} (e.g. 90s, 30m, 24h, 7d).
 
 Common options: --hub <url> (FEDFLEET_HUB, default http://127.0.0.1:8080), --token <admin token>
 (FEDFLEET_ADMIN_TOKEN, else <--data-dir or ./data>/admin.token).
@@ -37,9 +40,19 @@ interface TokenJson {
 const OPTIONS = {
   ...CLIENT_OPTIONS,
   labels: { type: 'string' },
-  ttl: { type: 'string', default: '24h' },
+  ttl: { type: 'string', default: formatDurationSec(TOKEN_TTL_SEC.default) },
   'max-uses': { type: 'string', default: '1' },
 } as const;
+
+/** `--ttl`, checked against the bounds the hub enforces, so the error names the flag rather than the API field. */
+function parseTtlSec(text: string): number {
+  const ttlSec = parseDurationSec(text);
+  const { min, max } = TOKEN_TTL_SEC;
+  if (ttlSec < min || ttlSec > max) {
+    throw usageError(`--ttl must be at least ${min}s and at most ${formatDurationSec(max)}, got ${JSON.stringify(text)}`);
+  }
+  return ttlSec;
+}
 
 export async function runTokensCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, OPTIONS);
@@ -54,7 +67,7 @@ export async function runTokensCommand(argv: string[], io: CliIo): Promise<numbe
       if (rest.length > 0) throw usageError(`unexpected argument ${rest[0]}`);
       const parsed = parseLabelList(values.labels ?? '');
       if ('error' in parsed) throw usageError(`invalid label ${JSON.stringify(parsed.error)} (use key=value,key2=value2)`);
-      const body = { labels: parsed.labels, ttlSec: parseDurationSec(values.ttl), maxUses: parsePositiveInteger(values['max-uses'], '--max-uses') };
+      const body = { labels: parsed.labels, ttlSec: parseTtlSec(values.ttl), maxUses: parsePositiveInteger(values['max-uses'], '--max-uses') };
       const created = await client.request<CreatedToken>('POST', '/v1/enrollment-tokens', body);
       if (values.json) return printJson(io, created), 0;
       println(io.stdout, formatTable(['FIELD', 'VALUE'], [

@@ -1,9 +1,12 @@
 /** `/v1/rounds`: start, list, show and cancel federated campaigns; `/v1/update-rejections`: per-device counts. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { paramCount } from '@fedfleet/proto';
 import { errorResponses } from '../../http/error-schema.js';
+import { ARCHITECTURES, createInitialModel, type Architecture } from '../../models/architectures.js';
 import { modelForCampaign } from '../../models/builtin-model.js';
 import { CampaignRequestSchema } from '../campaign-config.js';
+import { checkValidationSetFits } from '../campaign-request.js';
 import { campaignSummaryView, campaignView } from '../round-views.js';
 import { CampaignDetailSchema, CampaignListQuerySchema, CampaignParamsSchema, CampaignSchema, RejectionCountSchema } from '../schemas.js';
 
@@ -16,15 +19,25 @@ export const roundRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: CampaignDetailSchema, ...errorResponses(400, 401, 404) },
     },
   }, async (request, reply) => {
-    // A built-in architecture's name stands for a model of that architecture, created on first use — only for a
-    // request that is otherwise valid, so a refused campaign leaves nothing behind.
-    app.coordinator.checkCampaign(request.body);
-    const { baseVersion } = request.body;
-    if (baseVersion === undefined || baseVersion === 'latest') {
-      await modelForCampaign(app.models, app.audit, request.body.model, request.body.seed ?? 1);
+    // A refused request stores nothing (DESIGN §9). A built-in architecture's name stands for a model of that
+    // architecture, created on first use — only for a request that is otherwise valid, the validation set and the
+    // fleet's capacity included.
+    const { minClients } = app.coordinator.checkCampaign(request.body);
+    const { baseVersion, model, validationSet, selector } = request.body;
+    const existing = app.models.findModel(model);
+    const toCreate = existing || (baseVersion !== undefined && baseVersion !== 'latest') ? undefined : builtinArchitecture(model);
+    if (toCreate && validationSet !== undefined) {
+      checkValidationSetFits(app.datasets.get(validationSet), { label: `architecture ${toCreate.id}`, inputShape: toCreate.inputShape, numClasses: toCreate.numClasses });
     }
-    const campaign = app.coordinator.startCampaign(request.body);
-    app.audit.record({ actor: 'admin', action: 'campaign.started', target: campaign.id, details: { ...request.body } });
+    const params = existing?.paramCount ?? (toCreate ? architectureParamCount(toCreate) : undefined);
+    if (params !== undefined) app.coordinator.checkCapacity(selector, minClients, params);
+    if (toCreate) await modelForCampaign(app.models, app.audit, model, request.body.seed ?? 1);
+    // One transaction: should anything after the campaign row throw (its first round, the audit entry), nothing stays.
+    const campaign = app.store.transaction(() => {
+      const started = app.coordinator.startCampaign(request.body);
+      app.audit.record({ actor: 'admin', action: 'campaign.started', target: started.id, details: { ...request.body } });
+      return started;
+    });
     reply.status(201);
     return view(campaign.id);
   });
@@ -67,3 +80,14 @@ export const roundRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async () => app.coordinator.rounds.rejectionsByDevice());
 };
+
+const builtinArchitecture = (name: string): Architecture | undefined => (Object.hasOwn(ARCHITECTURES, name) ? ARCHITECTURES[name] : undefined);
+
+const paramCounts = new Map<string, number>();
+
+/** Parameters of a built-in architecture (the same for every seed): built once per process, to check before creating. */
+function architectureParamCount(arch: Architecture): number {
+  let count = paramCounts.get(arch.id);
+  if (count === undefined) paramCounts.set(arch.id, (count = paramCount(createInitialModel(arch.id, 0).weights)));
+  return count;
+}

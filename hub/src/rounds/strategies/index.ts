@@ -34,7 +34,7 @@ export function isStrategyName(name: unknown): name is StrategyName {
  */
 export function createStrategy(name: string, options: StrategyOptions = {}): Strategy {
   if (!isStrategyName(name)) {
-    throw new StrategyError('HUB_ERR_STRATEGY_UNKNOWN', `${name} (known: ${STRATEGY_NAMES.join(', ')})`);
+    throw new StrategyError('HUB_ERR_STRATEGY_UNKNOWN', `${JSON.stringify(name)}; valid strategies: ${STRATEGY_NAMES.join(', ')}`);
   }
   return FACTORIES[name](resolveStrategyOptions(name, options));
 }

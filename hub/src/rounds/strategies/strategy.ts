@@ -7,7 +7,10 @@ export type StrategyName = 'fedavg' | 'fedprox' | 'fedavgm' | 'fedadam' | 'fedme
 /** One client's contribution to a round, already decoded and validated by the round (DESIGN §4 "Update validation"). */
 export interface ClientUpdate {
   deviceId: string;
-  /** Local training examples behind the update, nₖ in FedAvg's Σ nₖwₖ / Σ nₖ. Positive. */
+  /**
+   * The update's weight, nₖ in FedAvg's Σ nₖwₖ / Σ nₖ. Positive. The round passes the device's claimed example count
+   * bounded by what the hub knows (rounds/update-weight.ts), never the bare claim.
+   */
   exampleCount: number;
   /**
    * wₖ − w_global: same tensor order and shapes as the global weights passed to `begin`. A tensor name, when

@@ -1,9 +1,10 @@
 /** `telemetry`: a device's periodic Telemetry, queued for batched storage and announced as a `telemetry` event. */
+import type { MessageHandler } from '../../broker/router.js';
 import type { HubEvents } from '../../events/hub-events.js';
-import type { Liveness } from '../../fleet/liveness.js';
-import type { TelemetryIngest } from '../../fleet/telemetry-ingest.js';
-import { telemetryToJson } from '../../fleet/telemetry-json.js';
-import type { MessageHandler } from '../router.js';
+import '../fleet-events.js';
+import type { Liveness } from '../liveness.js';
+import type { TelemetryIngest } from '../telemetry-ingest.js';
+import { telemetryToJson } from '../telemetry-json.js';
 
 export interface TelemetryHandlerOptions {
   ingest: Pick<TelemetryIngest, 'add'>;

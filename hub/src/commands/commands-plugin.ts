@@ -1,0 +1,27 @@
+/**
+ * Decorates `hub.commands`: sending commands to devices on behalf of other capabilities, routing the devices'
+ * replies back to whoever sent them, re-sending what a device is owed when it comes back online (device-commands.ts).
+ * Federated rounds are its first user. Stops with the hub, after its users (they close first).
+ */
+import fp from 'fastify-plugin';
+import '../hub-context.js';
+import '../broker/broker-plugin.js';
+import '../events/events-plugin.js';
+import { createDeviceCommands, type DeviceCommands } from './device-commands.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    commands: DeviceCommands;
+  }
+}
+
+export const commandsPlugin = fp(
+  async (app) => {
+    const commands = createDeviceCommands({
+      router: app.broker.router, broker: app.broker, events: app.events, log: app.log.child({ component: 'commands' }),
+    });
+    app.decorate('commands', commands);
+    app.addHook('onClose', async () => commands.stop());
+  },
+  { name: 'fedfleet-commands', fastify: '5.x', dependencies: ['fedfleet-broker', 'fedfleet-events'] },
+);

@@ -1,0 +1,163 @@
+/**
+ * Commands to devices on behalf of hub capabilities (DESIGN §2: `Command` on `cmd`, replies on `reply`). A capability
+ * — the owner, e.g. `rounds` (keyed by round id), later `rollouts` — sends a command through here; the command is owed
+ * until the owner settles it. Replies (`CommandResult`, `EvalResult`, `Progress`) go to the owner of the command they
+ * name, and only when they come from the device it was sent to. A device that comes back online gets every command
+ * it is still owed again: QoS 1 [MQTT-4.3.2] delivers at least once, and agents answer a command id they already
+ * ran from their memory instead of running it twice. Owed commands live in memory; an owner re-registers (`owe`) or
+ * re-sends (`send`) the ones it still waits for when it resumes after a restart — its own tables hold their ids.
+ */
+import type { CommandProps, CommandResultProps, EvalResultProps, ProgressProps } from '@fedfleet/proto';
+import type { Broker } from '../broker/broker.js';
+import type { DeviceMessage, Router } from '../broker/router.js';
+import type { HubEvents } from '../events/hub-events.js';
+import type { HubLogger } from '../logger.js';
+
+/** A command as the commands capability keeps it. */
+export interface DeviceCommand {
+  /** Who sent it (`rounds`, `rollouts`): its replies go to that owner's handler. */
+  readonly owner: string;
+  /** The owner's grouping of its commands (a round id), to settle them together. */
+  readonly key: string;
+  readonly deviceId: string;
+  readonly command: CommandProps & { commandId: string };
+}
+
+/** A reply a device sent to a command. */
+export type CommandReply =
+  | { kind: 'result'; result: CommandResultProps }
+  | { kind: 'eval'; result: EvalResultProps }
+  | { kind: 'progress'; progress: ProgressProps };
+
+/** Handles the replies to one owner's commands; `sent` is the command replied to (still owed). */
+export type ReplyHandler = (reply: CommandReply, sent: DeviceCommand) => void;
+
+export interface DeviceCommands {
+  /** Registers the handler of an owner's replies (one per owner); returns its remover. */
+  onReply(owner: string, handler: ReplyHandler): () => void;
+  /** Sends a command and owes it until settled. Resolves once the broker took it; a failure is logged, never thrown. */
+  send(sent: DeviceCommand): Promise<void>;
+  /** Owes a command without sending it now (it goes out when the device comes back online). */
+  owe(sent: DeviceCommand): void;
+  /** Sends a command nobody waits for (a cancel): not owed, never re-sent, its replies go nowhere. */
+  notify(deviceId: string, command: CommandProps & { commandId: string }): Promise<void>;
+  /** The command is answered or no longer wanted: no more re-sends, its replies are ignored. False when not owed. */
+  settle(commandId: string): boolean;
+  /** Settles every command of `owner` under `key`; returns how many. */
+  settleAll(owner: string, key: string): number;
+  /** The commands a device is owed, oldest first. */
+  owedTo(deviceId: string): DeviceCommand[];
+  /** Stops routing, re-sending and sending (the hub closes). */
+  stop(): void;
+}
+
+export interface DeviceCommandsOptions {
+  /** Where device replies arrive (`reply` topic). */
+  router: Pick<Router, 'on'>;
+  broker: Pick<Broker, 'sendToDevice'>;
+  /** `device.online` triggers the re-sends. */
+  events: HubEvents;
+  log: HubLogger;
+}
+
+function replyOf(message: DeviceMessage): { commandId: string; reply: CommandReply } | undefined {
+  const { commandResult, evalResult, progress } = message.envelope;
+  if (commandResult) return { commandId: commandResult.commandId ?? '', reply: { kind: 'result', result: commandResult } };
+  if (evalResult) return { commandId: evalResult.commandId ?? '', reply: { kind: 'eval', result: evalResult } };
+  if (progress) return { commandId: progress.commandId ?? '', reply: { kind: 'progress', progress } };
+  return undefined;
+}
+
+export function createDeviceCommands(options: DeviceCommandsOptions): DeviceCommands {
+  const { router, broker, events, log } = options;
+  const owed = new Map<string, DeviceCommand>();
+  /** The same commands by device, in the order they were owed (re-sends keep it). */
+  const byDevice = new Map<string, Map<string, DeviceCommand>>();
+  const handlers = new Map<string, ReplyHandler>();
+  let stopped = false;
+
+  function remember(sent: DeviceCommand): void {
+    forget(sent.command.commandId);
+    owed.set(sent.command.commandId, sent);
+    let ofDevice = byDevice.get(sent.deviceId);
+    if (!ofDevice) byDevice.set(sent.deviceId, (ofDevice = new Map()));
+    ofDevice.set(sent.command.commandId, sent);
+  }
+
+  function forget(commandId: string): boolean {
+    const sent = owed.get(commandId);
+    if (!sent) return false;
+    owed.delete(commandId);
+    const ofDevice = byDevice.get(sent.deviceId);
+    ofDevice?.delete(commandId);
+    if (ofDevice?.size === 0) byDevice.delete(sent.deviceId);
+    return true;
+  }
+
+  async function publish(deviceId: string, command: CommandProps & { commandId: string }, owner: string | undefined): Promise<void> {
+    if (stopped) return;
+    try {
+      await broker.sendToDevice(deviceId, 'cmd', { command });
+    } catch (error) {
+      log.warn({ err: error, deviceId, commandId: command.commandId, owner }, 'command not sent');
+    }
+  }
+
+  function onReplyMessage(message: DeviceMessage): void {
+    const found = replyOf(message);
+    if (!found) return;
+    const sent = owed.get(found.commandId);
+    // A reply to a command nobody is owed (settled, forgotten by a restart) or sent to another device is stale.
+    if (!sent || sent.deviceId !== message.deviceId) {
+      log.debug({ deviceId: message.deviceId, commandId: found.commandId, kind: found.reply.kind }, 'reply to no owed command ignored');
+      return;
+    }
+    handlers.get(sent.owner)?.(found.reply, sent);
+  }
+
+  function resendTo(deviceId: string): void {
+    for (const sent of commands.owedTo(deviceId)) {
+      log.debug({ deviceId, commandId: sent.command.commandId, owner: sent.owner }, 'owed command re-sent');
+      void publish(deviceId, sent.command, sent.owner);
+    }
+  }
+
+  const unsubscribe = [
+    router.on('reply', onReplyMessage),
+    // After the event's other handlers ran: an owner reacting to the same `device.online` (a round that closed meanwhile)
+    // settles first, and the device is not sent what it is no longer owed.
+    events.on('device.online', ({ deviceId }) => queueMicrotask(() => {
+      if (!stopped) resendTo(deviceId);
+    })),
+  ];
+
+  const commands: DeviceCommands = {
+    onReply(owner, handler) {
+      if (handlers.has(owner)) throw new Error(`commands of ${owner} already have a reply handler`);
+      handlers.set(owner, handler);
+      return () => {
+        if (handlers.get(owner) === handler) handlers.delete(owner);
+      };
+    },
+    async send(sent) {
+      commands.owe(sent);
+      await publish(sent.deviceId, sent.command, sent.owner);
+    },
+    owe: remember,
+    notify: (deviceId, command) => publish(deviceId, command, undefined),
+    settle: forget,
+    settleAll(owner, key) {
+      let settled = 0;
+      for (const [commandId, sent] of owed) {
+        if (sent.owner === owner && sent.key === key && forget(commandId)) settled++;
+      }
+      return settled;
+    },
+    owedTo: (deviceId) => [...(byDevice.get(deviceId)?.values() ?? [])],
+    stop() {
+      stopped = true;
+      for (const off of unsubscribe.splice(0)) off();
+    },
+  };
+  return commands;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DEVICE_RATE_LIMITS, createDeviceRateLimiter } from '../src/broker/device-rate-limiter.js';
-import { createLogThrottle } from '../src/broker/log-throttle.js';
+import { createLogThrottle } from '../src/limits/log-throttle.js';
 
 const MiB = 1024 * 1024;
 

@@ -8,9 +8,9 @@
  * forgotten (its buckets would be full again anyway), so memory is bounded by the devices with recent traffic.
  */
 import type { DeviceTopicKind } from '@fedfleet/proto';
-import { fullBucket, hasTokens, refillMs, type TokenBucket, type TokenRate } from './token-bucket.js';
+import { fullBucket, hasTokens, refillMs, type TokenBucket, type TokenRate } from '../limits/token-bucket.js';
 
-export type { TokenRate } from './token-bucket.js';
+export type { TokenRate } from '../limits/token-bucket.js';
 
 /** Topic kinds a device publishes, each with its own message limit. */
 export type RateLimitedKind = 'status' | 'telemetry' | 'reply' | 'update' | 'fetch';

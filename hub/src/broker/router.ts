@@ -19,7 +19,7 @@ import { DEFAULT_CONFIG } from '../config.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import { createDedupeCache } from './dedupe-cache.js';
 import { createDeviceRateLimiter, type DeviceRateLimiterOptions, type RateDecision } from './device-rate-limiter.js';
-import { createLogThrottle } from './log-throttle.js';
+import { createLogThrottle } from '../limits/log-throttle.js';
 
 /** A device message as the transport hands it over. */
 export interface RawDeviceMessage {

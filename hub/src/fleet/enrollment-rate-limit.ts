@@ -9,7 +9,7 @@
  * full again after a minute, indistinguishable from a new client's), and never more than `maxClients` at once — the
  * least recently seen are forgotten first.
  */
-import { fullBucket, hasTokens, refillMs, type TokenBucket, type TokenRate } from '../broker/token-bucket.js';
+import { fullBucket, hasTokens, refillMs, type TokenBucket, type TokenRate } from '../limits/token-bucket.js';
 
 export type EnrollLimit = 'requests' | 'failures';
 

@@ -3,7 +3,7 @@
  * per client address (enrollment-rate-limit.ts): beyond the limits, 429 HUB_ERR_RATE_LIMITED with `Retry-After`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { createLogThrottle } from '../../broker/log-throttle.js';
+import { createLogThrottle } from '../../limits/log-throttle.js';
 import { HubError } from '../../errors.js';
 import { errorResponses } from '../../http/error-schema.js';
 import { createEnrollmentRateLimit } from '../enrollment-rate-limit.js';

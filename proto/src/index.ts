@@ -10,3 +10,4 @@ export * from './tensor-codec.js';
 export * from './model-blob.js';
 export * from './random.js';
 export * from './capacity.js';
+export * from './int8/index.js';

@@ -1,4 +1,4 @@
-import type { HardwareProfileProps } from '@fedfleet/proto';
+import { MCU_PROFILES, type HardwareProfileProps, type Encoding, type McuProfile } from '@fedfleet/proto';
 
 /** A simulated device class. Figures follow the vendors' data sheets for the named parts. */
 export interface SimProfile extends HardwareProfileProps {
@@ -8,6 +8,14 @@ export interface SimProfile extends HardwareProfileProps {
   cpuMhz: number;
   int8Only: boolean;
   canTrain: boolean;
+  /**
+   * Core cycles per multiply-accumulate by model format, for microcontroller profiles only (the latency and fit
+   * model of proto/src/mcu). Sources, from @fedfleet/proto's MCU_PROFILES: int8 on Cortex-M7 from the CMSIS-NN paper
+   * (Lai, Suda, Chandra 2018, arXiv:1801.06601: 99.1 ms for a 12.3 M-MAC CIFAR-10 CNN at 216 MHz ⇒ 1.74);
+   * int8 on Cortex-M4 scaled from it by Arm's CoreMark/MHz ratio 5.01 / 3.42 (an assumption ⇒ 2.55); fp32 and fp16
+   * (computed in fp32) are assumptions for TFLite Micro's reference float kernels (M7: 4, M4: 6).
+   */
+  cyclesPerMac?: Readonly<Record<Encoding, number>>;
   /** Relative compute speed (1 = this host); slows simulated training and inference. */
   speedFactor: number;
   description: string;
@@ -16,11 +24,16 @@ export interface SimProfile extends HardwareProfileProps {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+/** RAM, flash, clock and cycles per MAC of a microcontroller class: one source, shared with the hub's fit table. */
+function mcuFigures(mcu: McuProfile): Pick<SimProfile, 'ramBytes' | 'flashBytes' | 'cpuMhz' | 'cyclesPerMac'> {
+  return { ramBytes: mcu.ramBytes, flashBytes: mcu.flashBytes, cpuMhz: mcu.cpuMhz, cyclesPerMac: mcu.cyclesPerMac };
+}
+
 export const SIM_PROFILES: Readonly<Record<string, SimProfile>> = {
   /** STM32F4-class Cortex-M4F: integer-only int8 inference, no training. */
-  'mcu-m4': { kind: 'mcu-m4', ramBytes: 256 * KiB, flashBytes: 1 * MiB, cpuMhz: 168, cores: 1, arch: 'armv7e-m', int8Only: true, canTrain: false, speedFactor: 0.01, description: 'Cortex-M4F, 256 KiB SRAM, 1 MiB flash, int8 inference only' },
+  'mcu-m4': { kind: 'mcu-m4', ...mcuFigures(MCU_PROFILES['mcu-m4']), cores: 1, arch: 'armv7e-m', int8Only: true, canTrain: false, speedFactor: 0.01, description: 'Cortex-M4F, 256 KiB SRAM, 1 MiB flash, int8 inference only' },
   /** STM32H7-class Cortex-M7: int8 inference, no training. */
-  'mcu-m7': { kind: 'mcu-m7', ramBytes: 1 * MiB, flashBytes: 2 * MiB, cpuMhz: 480, cores: 1, arch: 'armv7e-m', int8Only: true, canTrain: false, speedFactor: 0.03, description: 'Cortex-M7, 1 MiB SRAM, 2 MiB flash, int8 inference only' },
+  'mcu-m7': { kind: 'mcu-m7', ...mcuFigures(MCU_PROFILES['mcu-m7']), cores: 1, arch: 'armv7e-m', int8Only: true, canTrain: false, speedFactor: 0.03, description: 'Cortex-M7, 1 MiB SRAM, 2 MiB flash, int8 inference only' },
   /** Raspberry Pi Zero 2 W: trains small models with TensorFlow.js (wasm). */
   'rpi-zero-2w': { kind: 'rpi-zero-2w', ramBytes: 512 * MiB, flashBytes: 16 * 1024 * MiB, cpuMhz: 1000, cores: 4, arch: 'arm64', int8Only: false, canTrain: true, speedFactor: 0.25, description: 'Raspberry Pi Zero 2 W, 512 MiB RAM, trains with TensorFlow.js wasm' },
   /** Raspberry Pi 4 Model B 4 GB. */
@@ -35,6 +48,6 @@ export function simProfile(name: string): SimProfile {
 
 /** The wire form (HardwareProfile) of a sim profile. */
 export function wireProfile(profile: SimProfile): HardwareProfileProps {
-  const { speedFactor: _speed, description: _description, ...wire } = profile;
+  const { speedFactor: _speed, description: _description, cyclesPerMac: _cycles, ...wire } = profile;
   return wire;
 }

@@ -246,6 +246,8 @@ export namespace fedfleet {
             data: Uint8Array;
             scale: number;
             zeroPoint: number;
+            scales: number[];
+            quantizedAxis: number;
             static create(properties: fedfleet.v1.Tensor.$Shape): fedfleet.v1.Tensor & fedfleet.v1.Tensor.$Shape;
             static create(properties?: fedfleet.v1.Tensor.$Properties): fedfleet.v1.Tensor;
             static encode(message: fedfleet.v1.Tensor.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -264,6 +266,8 @@ export namespace fedfleet {
                 data?: (Uint8Array|null);
                 scale?: (number|null);
                 zeroPoint?: (number|null);
+                scales?: (number[]|null);
+                quantizedAxis?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = fedfleet.v1.Tensor.$Properties;

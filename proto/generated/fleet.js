@@ -2501,6 +2501,8 @@ export const fedfleet = $root.fedfleet = (() => {
              * @property {Uint8Array|null} [data] Tensor data
              * @property {number|null} [scale] Tensor scale
              * @property {number|null} [zeroPoint] Tensor zeroPoint
+             * @property {Array.<number>|null} [scales] Tensor scales
+             * @property {number|null} [quantizedAxis] Tensor quantizedAxis
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2527,6 +2529,7 @@ export const fedfleet = $root.fedfleet = (() => {
              */
             const Tensor = function (properties) {
                 this.shape = [];
+                this.scales = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -2582,6 +2585,22 @@ export const fedfleet = $root.fedfleet = (() => {
             Tensor.prototype.zeroPoint = 0;
 
             /**
+             * Tensor scales.
+             * @member {Array.<number>} scales
+             * @memberof fedfleet.v1.Tensor
+             * @instance
+             */
+            Tensor.prototype.scales = $util.emptyArray;
+
+            /**
+             * Tensor quantizedAxis.
+             * @member {number} quantizedAxis
+             * @memberof fedfleet.v1.Tensor
+             * @instance
+             */
+            Tensor.prototype.quantizedAxis = 0;
+
+            /**
              * Creates a new Tensor instance using the specified properties.
              * @function create
              * @memberof fedfleet.v1.Tensor
@@ -2625,6 +2644,10 @@ export const fedfleet = $root.fedfleet = (() => {
                     writer.uint32(/* id 5, wireType 5 =*/45).float(message.scale);
                 if (message.zeroPoint != null && $Object.hasOwnProperty.call(message, "zeroPoint") && message.zeroPoint !== 0)
                     writer.uint32(/* id 6, wireType 0 =*/48).int32(message.zeroPoint);
+                if (message.scales != null && message.scales.length)
+                    writer.uint32(/* id 7, wireType 2 =*/58).floats(message.scales);
+                if (message.quantizedAxis != null && $Object.hasOwnProperty.call(message, "quantizedAxis") && message.quantizedAxis !== 0)
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.quantizedAxis);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2728,6 +2751,29 @@ export const fedfleet = $root.fedfleet = (() => {
                                 delete message.zeroPoint;
                             continue;
                         }
+                    case 7: {
+                            if (wireType === 2) {
+                                if (!(message.scales && message.scales.length))
+                                    message.scales = [];
+                                reader.floats(message.scales);
+                                continue;
+                            }
+                            if (wireType !== 5)
+                                break;
+                            if (!(message.scales && message.scales.length))
+                                message.scales = [];
+                            message.scales.push(reader.float());
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.quantizedAxis = value;
+                            else
+                                delete message.quantizedAxis;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -2807,6 +2853,16 @@ export const fedfleet = $root.fedfleet = (() => {
                 if (object.zeroPoint != null)
                     if ($Number(object.zeroPoint) !== 0)
                         message.zeroPoint = object.zeroPoint | 0;
+                if (object.scales) {
+                    if (!$Array.isArray(object.scales))
+                        throw $TypeError(".fedfleet.v1.Tensor.scales: array expected");
+                    message.scales = $Array(object.scales.length);
+                    for (let i = 0; i < object.scales.length; ++i)
+                        message.scales[i] = $Number(object.scales[i]);
+                }
+                if (object.quantizedAxis != null)
+                    if ($Number(object.quantizedAxis) !== 0)
+                        message.quantizedAxis = object.quantizedAxis >>> 0;
                 return message;
             };
 
@@ -2827,8 +2883,10 @@ export const fedfleet = $root.fedfleet = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
-                if (options.arrays || options.defaults)
+                if (options.arrays || options.defaults) {
                     object.shape = [];
+                    object.scales = [];
+                }
                 if (options.defaults) {
                     object.name = "";
                     object.encoding = options.enums === $String ? "TENSOR_ENCODING_UNSPECIFIED" : 0;
@@ -2841,6 +2899,7 @@ export const fedfleet = $root.fedfleet = (() => {
                     }
                     object.scale = 0;
                     object.zeroPoint = 0;
+                    object.quantizedAxis = 0;
                 }
                 if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
                     object.name = message.name;
@@ -2857,6 +2916,13 @@ export const fedfleet = $root.fedfleet = (() => {
                     object.scale = options.json && !$isFinite(message.scale) ? $String(message.scale) : message.scale;
                 if (message.zeroPoint != null && $Object.hasOwnProperty.call(message, "zeroPoint"))
                     object.zeroPoint = message.zeroPoint;
+                if (message.scales && message.scales.length) {
+                    object.scales = $Array(message.scales.length);
+                    for (let j = 0; j < message.scales.length; ++j)
+                        object.scales[j] = options.json && !$isFinite(message.scales[j]) ? $String(message.scales[j]) : message.scales[j];
+                }
+                if (message.quantizedAxis != null && $Object.hasOwnProperty.call(message, "quantizedAxis"))
+                    object.quantizedAxis = message.quantizedAxis;
                 return object;
             };
 

@@ -2,9 +2,8 @@
 // in manifest order. The sha256 of these bytes is the artifact's content address (`ModelRef.sha256`).
 import { ProtoError } from './errors.js';
 import { ModelBlob, type fedfleet } from './messages.js';
-import {
-  decodeWeights, encodeWeights, type DecodeTensorOptions, type EncodeTensorOptions, type TensorEncodingValue,
-} from './tensor-codec.js';
+import type { TensorEncodingValue } from './encoding.js';
+import { decodeWeights, encodeWeights, type DecodeTensorOptions, type EncodeTensorOptions } from './tensor-codec.js';
 import type { ModelWeights } from './weights.js';
 
 /** A model as it travels: topology plus weights. */
@@ -31,7 +30,10 @@ function checkTopology(topologyJson: unknown): asserts topologyJson is string {
 }
 
 /**
- * Encodes a model artifact as `ModelBlob` bytes with every weight in `encoding` (downlink compression).
+ * Encodes a model artifact as `ModelBlob` bytes with every weight in `encoding` (downlink compression). INT8
+ * weights of rank ≥ 2 are quantized per output channel unless `options.perChannel` is false: a model's kernels
+ * differ in range from channel to channel, and one scale per tensor would spend most codes of the narrow channels
+ * on the widest one's range (the reason the TFLite spec quantizes conv and dense weights per channel).
  * @throws ProtoError PROTO_ERR_MALFORMED when the topology is not a JSON object, and the errors of
  * `encodeTensor` for bad weights.
  */
@@ -41,7 +43,7 @@ export function encodeModelBlob(
   options: EncodeTensorOptions = {},
 ): Uint8Array {
   checkTopology(artifact.topologyJson);
-  const weights = encodeWeights(artifact.weights, encoding, options);
+  const weights = encodeWeights(artifact.weights, encoding, { perChannel: true, ...options });
   return ModelBlob.encode({ topologyJson: artifact.topologyJson, weights }).finish();
 }
 

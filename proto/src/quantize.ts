@@ -155,14 +155,21 @@ function axisLayout(
 
 /**
  * Per-axis (per-output-channel) symmetric int8 quantization, TFLite spec for conv and dense weights: one scale
- * per index along `axis`, zero points 0, codes in [−127, 127], round to nearest. For the TensorFlow.js layouts
- * the output channel is the last axis — dense kernels `[in, out]`, conv2d kernels `[kh, kw, in, out]` — which is
- * the default. A channel of zeros gets scale 1.
+ * per index along `axis`, zero points 0, codes in [−127, 127], round to nearest unless `options.stochastic`
+ * (unbiased per element, as in {@link quantizeSymmetric}). For the TensorFlow.js layouts the output channel is
+ * the last axis — dense kernels `[in, out]`, conv2d kernels `[kh, kw, in, out]` — which is the default. A channel
+ * of zeros gets scale 1.
  * @param axis quantized dimension. Default `shape.length − 1`.
+ * @param options `stochastic` and `rng` as in {@link quantizeSymmetric}; `out` is not used.
  * @throws ProtoError PROTO_ERR_NON_FINITE on NaN/±Infinity, PROTO_ERR_BAD_TENSOR when `x` does not match
  * `shape`, PROTO_ERR_BAD_QUANT_PARAMS on an invalid axis.
  */
-export function quantizePerAxis(x: Float32Array, shape: readonly number[], axis = shape.length - 1): PerAxisQuantizedTensor {
+export function quantizePerAxis(
+  x: Float32Array,
+  shape: readonly number[],
+  axis = shape.length - 1,
+  options: Omit<SymmetricQuantizeOptions, 'out'> = {},
+): PerAxisQuantizedTensor {
   const { outer, channels, inner } = axisLayout(shape, axis, x.length);
   const maxes = new Float64Array(channels);
   for (let o = 0; o < outer; o++) {
@@ -185,12 +192,15 @@ export function quantizePerAxis(x: Float32Array, shape: readonly number[], axis 
     inverses[c] = 1 / scales[c];
   }
   const q = new Int8Array(x.length);
+  const rng = options.stochastic ? options.rng ?? Math.random : undefined;
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
       const base = (o * channels + c) * inner;
       const inv = inverses[c];
-      for (let k = 0; k < inner; k++) {
-        q[base + k] = clampSymmetric(roundHalfAway(x[base + k] * inv));
+      if (rng) {
+        for (let k = 0; k < inner; k++) q[base + k] = clampSymmetric(Math.floor(x[base + k] * inv + rng()));
+      } else {
+        for (let k = 0; k < inner; k++) q[base + k] = clampSymmetric(roundHalfAway(x[base + k] * inv));
       }
     }
   }

@@ -1,18 +1,17 @@
 // WeightTensor <-> protobuf Tensor in the three wire encodings of fleet.proto `TensorEncoding`:
 //   FP32  little-endian IEEE 754 binary32, 4 bytes/element
 //   FP16  little-endian IEEE 754 binary16, round to nearest even, 2 bytes/element
-//   INT8  real = scale × (q − zero_point), per tensor (TFLite int8 spec), 1 byte/element
+//   INT8  real = scale × (q − zero_point), per tensor, or per output channel with `scales` along `quantized_axis`
+//         (TFLite int8 spec), 1 byte/element
 // Byte order is fixed little-endian whatever the host. Decoding never trusts the buffer's alignment: protobufjs
 // hands out `bytes` fields as views into the whole message buffer, at any byteOffset.
 import { ProtoError } from './errors.js';
 import { decodeFloat32Le, encodeFloat32Le } from './float32-le.js';
 import { float32ToFloat16, float16ToFloat32, isFloat16NonFinite } from './fp16.js';
-import { TensorEncoding, type TensorProps, type fedfleet } from './messages.js';
-import { quantizeSymmetric } from './quantize.js';
+import type { TensorEncodingValue } from './encoding.js';
+import { TensorEncoding, type TensorProps } from './messages.js';
+import { dequantizePerAxis, quantizePerAxis, quantizeSymmetric } from './quantize.js';
 import type { ModelWeights, WeightTensor } from './weights.js';
-
-/** A wire encoding of tensor values (fleet.proto `TensorEncoding`). */
-export type TensorEncodingValue = fedfleet.v1.TensorEncoding;
 
 /**
  * Default bound on the number of elements decoded from untrusted input: 2^24 (64 MiB as float32), well above
@@ -25,6 +24,12 @@ export interface EncodeTensorOptions {
   stochastic?: boolean;
   /** INT8 only: uniform source in [0, 1) for stochastic rounding. Default `Math.random`. */
   rng?: () => number;
+  /**
+   * INT8 only: one scale per output channel — the last dimension in TensorFlow.js layouts (dense `[in, out]`,
+   * conv2d `[h, w, in, out]`) — for non-empty tensors of rank ≥ 2, as the TFLite spec quantizes conv and dense
+   * weights; rank 0 and 1 (biases) stay per tensor. Default false.
+   */
+  perChannel?: boolean;
 }
 
 export interface DecodeTensorOptions {
@@ -134,7 +139,14 @@ export function encodeTensor(
   }
   const base = { name: w.name, shape: [...w.shape], encoding };
   if (encoding === TensorEncoding.TENSOR_ENCODING_INT8) {
-    const { q, scale, zeroPoint } = quantizeSymmetric(w.data, { stochastic: options.stochastic, rng: options.rng });
+    const rounding = { stochastic: options.stochastic, rng: options.rng };
+    if (options.perChannel && w.shape.length >= 2 && size > 0) {
+      const { q, scales, axis } = quantizePerAxis(w.data, w.shape, w.shape.length - 1, rounding);
+      // scale NaN: a decoder that predates `scales` refuses the tensor instead of decoding it with scale 0.
+      const data = new Uint8Array(q.buffer, q.byteOffset, q.length);
+      return { ...base, data, scale: Number.NaN, zeroPoint: 0, scales: Array.from(scales), quantizedAxis: axis };
+    }
+    const { q, scale, zeroPoint } = quantizeSymmetric(w.data, rounding);
     return { ...base, data: new Uint8Array(q.buffer, q.byteOffset, q.length), scale, zeroPoint };
   }
   checkFinite(w.data, w.name);
@@ -142,12 +154,61 @@ export function encodeTensor(
   return { ...base, data };
 }
 
+function badQuant(name: string, detail: string): ProtoError {
+  return new ProtoError('PROTO_ERR_BAD_QUANT_PARAMS', `${name}: ${detail}`);
+}
+
+/** The per-channel fields of a wire tensor, empty and 0 when absent (every message before fields 7 and 8). */
+function perChannelFields(t: TensorProps, name: string): { scales: readonly number[]; axis: number } {
+  const scales = t.scales ?? [];
+  if (!Array.isArray(scales)) throw badQuant(name, 'scales is not an array');
+  const axis = t.quantizedAxis ?? 0;
+  return { scales, axis };
+}
+
+/** INT8 per tensor: real = scale × (q − zeroPoint). `scale` 0 is what an unset field reads as; kept decodable. */
+function dequantizePerTensor(q: Int8Array, t: TensorProps, name: string, out: Float32Array): void {
+  const scale = t.scale ?? 0;
+  const zeroPoint = t.zeroPoint ?? 0;
+  if (!Number.isFinite(scale) || scale < 0) throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: scale ${scale}`);
+  if (!Number.isInteger(zeroPoint) || zeroPoint < -128 || zeroPoint > 127) {
+    throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: zero point ${zeroPoint}`);
+  }
+  for (let i = 0; i < out.length; i++) out[i] = scale * (q[i] - zeroPoint);
+}
+
+/**
+ * INT8 per channel (TFLite per-axis weights): `axis` a dimension of `shape`, one finite scale > 0 per index along
+ * it, zero point 0, and `scale` unset (0) or the NaN a per-channel sender writes — any other value would be a
+ * second, conflicting definition of the scale.
+ */
+function dequantizePerChannel(
+  q: Int8Array, t: TensorProps, shape: readonly number[], fields: { scales: readonly number[]; axis: number },
+  name: string, out: Float32Array,
+): void {
+  const { scales, axis } = fields;
+  if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length) {
+    throw badQuant(name, `quantized axis ${axis} for shape [${shape.join(',')}]`);
+  }
+  if (scales.length !== shape[axis]) throw badQuant(name, `${scales.length} scales for ${shape[axis]} channels`);
+  for (let c = 0; c < scales.length; c++) {
+    const s = scales[c];
+    if (typeof s !== 'number' || !(s > 0 && s <= Number.MAX_VALUE)) throw badQuant(name, `scale ${c} is ${String(s)}`);
+  }
+  if ((t.zeroPoint ?? 0) !== 0) throw badQuant(name, `zero point ${t.zeroPoint} with per-channel scales`);
+  const scale = t.scale ?? 0;
+  if (scale !== 0 && !Number.isNaN(scale)) throw badQuant(name, `per-tensor scale ${scale} with per-channel scales`);
+  dequantizePerAxis(q, Float32Array.from(scales), shape, axis, out);
+}
+
 /**
  * Decodes and validates one wire tensor into float32 values it owns (never a view of the message buffer):
  * known encoding, non-negative integer dimensions, element count ≤ `maxElements`, data length = elements ×
- * bytes per element, INT8 scale finite and ≥ 0 and zero point an integer in [−128, 127], every decoded value
- * finite.
- * @throws ProtoError PROTO_ERR_BAD_TENSOR for structural problems, PROTO_ERR_NON_FINITE for NaN/±Infinity values.
+ * bytes per element, every decoded value finite. INT8 per tensor: scale finite and ≥ 0, zero point an integer in
+ * [−128, 127]. INT8 per channel: see the `Tensor` message in fleet.proto. Other encodings carry no per-channel
+ * fields.
+ * @throws ProtoError PROTO_ERR_BAD_TENSOR for structural problems, PROTO_ERR_NON_FINITE for NaN/±Infinity values,
+ * PROTO_ERR_BAD_QUANT_PARAMS for bad per-channel fields.
  */
 export function decodeTensor(t: TensorProps, options: DecodeTensorOptions = {}): WeightTensor {
   const name = t.name ?? '';
@@ -161,6 +222,10 @@ export function decodeTensor(t: TensorProps, options: DecodeTensorOptions = {}):
   if (data.byteLength !== size * bpe) {
     throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: ${data.byteLength} bytes, expected ${size} × ${bpe}`);
   }
+  const perChannel = perChannelFields(t, name);
+  if (encoding !== TensorEncoding.TENSOR_ENCODING_INT8 && (perChannel.scales.length > 0 || perChannel.axis !== 0)) {
+    throw badQuant(name, 'per-channel scales on a tensor that is not INT8');
+  }
   const out = new Float32Array(size);
   if (encoding === TensorEncoding.TENSOR_ENCODING_FP32) {
     decodeFloat32Le(data, out);
@@ -168,15 +233,11 @@ export function decodeTensor(t: TensorProps, options: DecodeTensorOptions = {}):
   } else if (encoding === TensorEncoding.TENSOR_ENCODING_FP16) {
     decodeFp16(data, out, name);
   } else {
-    const scale = t.scale ?? 0;
-    const zeroPoint = t.zeroPoint ?? 0;
-    if (!Number.isFinite(scale) || scale < 0) throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: scale ${scale}`);
-    if (!Number.isInteger(zeroPoint) || zeroPoint < -128 || zeroPoint > 127) {
-      throw new ProtoError('PROTO_ERR_BAD_TENSOR', `${name}: zero point ${zeroPoint}`);
-    }
     // Int8Array has no alignment requirement, so a view at any byteOffset is fine.
     const q = new Int8Array(data.buffer, data.byteOffset, size);
-    for (let i = 0; i < size; i++) out[i] = scale * (q[i] - zeroPoint);
+    if (perChannel.scales.length > 0) dequantizePerChannel(q, t, shape, perChannel, name, out);
+    else if (perChannel.axis !== 0) throw badQuant(name, `quantized axis ${perChannel.axis} without scales`);
+    else dequantizePerTensor(q, t, name, out);
     checkFinite(out, name); // a huge scale times 255 can overflow float32
   }
   return { name, shape: [...shape], data: out };

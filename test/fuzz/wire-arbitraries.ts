@@ -25,8 +25,8 @@ export const weightTensorArb: fc.Arbitrary<WeightTensor> = fc
   });
 
 export const encodedTensorsArb: fc.Arbitrary<TensorProps[]> = fc
-  .tuple(fc.array(weightTensorArb, { maxLength: 4 }), fc.constantFrom(...ENCODINGS))
-  .map(([weights, encoding]) => weights.map((w) => encodeTensor(w, encoding)));
+  .tuple(fc.array(weightTensorArb, { maxLength: 4 }), fc.constantFrom(...ENCODINGS), fc.boolean())
+  .map(([weights, encoding, perChannel]) => weights.map((w) => encodeTensor(w, encoding, { perChannel })));
 
 const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,16}$/);
 

@@ -119,6 +119,8 @@ const hostileTensorArb: fc.Arbitrary<TensorProps> = fc.record(
     data: fc.uint8Array({ maxLength: 64 }),
     scale: fc.oneof(fc.float({ noNaN: true, min: 0, max: 2 }), fc.double()),
     zeroPoint: fc.oneof(fc.integer({ min: -128, max: 127 }), fc.integer(), fc.double()),
+    scales: fc.array(fc.oneof(fc.float({ noNaN: true, min: 0, max: 2 }), fc.double()), { maxLength: 8 }),
+    quantizedAxis: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.integer()),
   },
   { requiredKeys: [] },
 );
@@ -141,8 +143,9 @@ describe('decodeTensor and decodeWeights', () => {
   }, TIMEOUT_MS);
 
   it('round-trips: fp32 bit for bit, fp16 to the nearest binary16, int8 within half a quantization step', () => {
-    fc.assert(fc.property(weightTensorArb, fc.constantFrom(...ENCODINGS), (w: WeightTensor, encoding) => {
-      const decoded = decodeTensor(encodeTensor(w, encoding));
+    fc.assert(fc.property(weightTensorArb, fc.constantFrom(...ENCODINGS), fc.boolean(), (w: WeightTensor, encoding, perChannel) => {
+      const encoded = encodeTensor(w, encoding, { perChannel });
+      const decoded = decodeTensor(encoded);
       expect(decoded.shape).toEqual(w.shape);
       expect(decoded.name).toBe(w.name);
       if (encoding === TensorEncoding.TENSOR_ENCODING_FP32) {
@@ -150,8 +153,11 @@ describe('decodeTensor and decodeWeights', () => {
       } else if (encoding === TensorEncoding.TENSOR_ENCODING_FP16) {
         w.data.forEach((v, i) => expect(decoded.data[i]).toBe(float16ToFloat32(float32ToFloat16(v))));
       } else {
-        const step = w.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / 127;
-        w.data.forEach((v, i) => expect(Math.abs(decoded.data[i]! - v)).toBeLessThanOrEqual(step / 2 + Math.abs(v) * 1e-6 + 1e-30));
+        // Per channel: the step of the channel (last dimension) the element is in; per tensor: one step.
+        const channels = encoded.scales?.length ? w.shape[w.shape.length - 1]! : 1;
+        const steps = new Array<number>(channels).fill(0);
+        w.data.forEach((v, i) => { steps[i % channels] = Math.max(steps[i % channels]!, Math.abs(v) / 127); });
+        w.data.forEach((v, i) => expect(Math.abs(decoded.data[i]! - v)).toBeLessThanOrEqual(steps[i % channels]! / 2 + Math.abs(v) * 1e-6 + 1e-30));
       }
     }), params());
   }, TIMEOUT_MS);

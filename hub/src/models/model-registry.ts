@@ -1,11 +1,12 @@
 /**
  * The model registry (DESIGN §3, §5): models, and versions with lineage (parent version, producing round and
  * campaign, metrics, sha256). A version's bytes are one fp32 `ModelBlob` (topology + weights) in the blob store;
- * downlink copies in fp16 / int8 are derived on demand and stored by content address too.
+ * downlink copies in fp16 / int8 (kernels per output channel) are derived on demand and stored by content address
+ * too. A version's `quantization` column holds an `Encoding` name (proto/src/encoding.ts), served as `encoding`.
  */
 import { randomUUID } from 'node:crypto';
 import {
-  TensorEncoding, decodeModelBlob, encodeModelBlob, paramCount, type ModelWeights,
+  decodeModelBlob, encodeModelBlob, paramCount, wireEncodingOf, type Encoding, type ModelWeights,
 } from '@fedfleet/proto';
 import type { Clock } from '../clock.js';
 import { HubError } from '../errors.js';
@@ -13,8 +14,6 @@ import type { Store } from '../store/store.js';
 
 export const MODEL_BLOB_MEDIA_TYPE = 'application/vnd.fedfleet.model-blob+protobuf';
 export const MODEL_FORMAT = 'tfjs-layers';
-
-export type Quantization = 'fp32' | 'fp16' | 'int8';
 
 export interface ModelRecord {
   id: string;
@@ -38,7 +37,10 @@ export interface VersionRecord {
   campaignId: string | null;
   source: 'init' | 'import' | 'round';
   format: string;
-  quantization: Quantization;
+  /** Encoding of the stored artifact's weights (always fp32 today; downlink copies are derived). */
+  encoding: Encoding;
+  /** @deprecated The same value as `encoding`, kept for API clients written before the one vocabulary. */
+  quantization: Encoding;
   sha256: string;
   sizeBytes: number;
   paramCount: number;
@@ -82,18 +84,8 @@ interface ModelRow {
 }
 interface VersionRow {
   id: string; model_id: string; version: number; parent_version_id: string | null; round_id: string | null;
-  campaign_id: string | null; source: VersionRecord['source']; format: string; quantization: Quantization;
+  campaign_id: string | null; source: VersionRecord['source']; format: string; quantization: Encoding;
   artifact_sha256: string; size_bytes: number; param_count: number; metrics: string; created_at_ms: number;
-}
-
-const ENCODINGS: Record<Quantization, number> = {
-  fp32: TensorEncoding.TENSOR_ENCODING_FP32,
-  fp16: TensorEncoding.TENSOR_ENCODING_FP16,
-  int8: TensorEncoding.TENSOR_ENCODING_INT8,
-};
-
-export function encodingOf(quantization: Quantization): number {
-  return ENCODINGS[quantization];
 }
 
 const MODEL_SELECT = `
@@ -111,7 +103,7 @@ export class ModelRegistry {
     if (this.findModel(input.name)) {
       throw new HubError('HUB_ERR_MODEL_EXISTS', { message: `a model named ${JSON.stringify(input.name)} exists` });
     }
-    const blob = encodeModelBlob(input.content, ENCODINGS.fp32);
+    const blob = encodeModelBlob(input.content, wireEncodingOf('fp32'));
     const artifact = await this.store.blobs.put(blob, MODEL_BLOB_MEDIA_TYPE);
     const modelId = randomUUID();
     const versionId = randomUUID();
@@ -143,7 +135,7 @@ export class ModelRegistry {
     const parent = this.getVersion(input.parentVersionId);
     const { topologyJson } = await this.loadContent(parent.id);
     const content = { topologyJson, weights: input.weights };
-    const artifact = await this.store.blobs.put(encodeModelBlob(content, ENCODINGS.fp32), MODEL_BLOB_MEDIA_TYPE);
+    const artifact = await this.store.blobs.put(encodeModelBlob(content, wireEncodingOf('fp32')), MODEL_BLOB_MEDIA_TYPE);
     const versionId = randomUUID();
     const inserted = this.store.transaction(() => {
       if (input.onlyIf && !input.onlyIf()) return false;
@@ -228,11 +220,11 @@ export class ModelRegistry {
   }
 
   /** The version's blob in a downlink encoding (fp32 is the stored artifact itself), stored by content address. */
-  async downlinkArtifact(versionId: string, quantization: Quantization): Promise<{ sha256: string; sizeBytes: number }> {
+  async downlinkArtifact(versionId: string, encoding: Encoding): Promise<{ sha256: string; sizeBytes: number }> {
     const version = this.getVersion(versionId);
-    if (quantization === 'fp32') return { sha256: version.sha256, sizeBytes: version.sizeBytes };
+    if (encoding === 'fp32') return { sha256: version.sha256, sizeBytes: version.sizeBytes };
     const content = await this.loadContent(versionId);
-    return this.store.blobs.put(encodeModelBlob(content, ENCODINGS[quantization]), MODEL_BLOB_MEDIA_TYPE);
+    return this.store.blobs.put(encodeModelBlob(content, wireEncodingOf(encoding)), MODEL_BLOB_MEDIA_TYPE);
   }
 
   private insertVersion(v: {
@@ -266,7 +258,8 @@ function toModel(row: ModelRow): ModelRecord {
 function toVersion(row: VersionRow): VersionRecord {
   return {
     id: row.id, modelId: row.model_id, version: row.version, parentVersionId: row.parent_version_id, roundId: row.round_id,
-    campaignId: row.campaign_id, source: row.source, format: row.format, quantization: row.quantization,
+    campaignId: row.campaign_id, source: row.source, format: row.format, encoding: row.quantization,
+    quantization: row.quantization,
     sha256: row.artifact_sha256, sizeBytes: row.size_bytes, paramCount: row.param_count,
     metrics: JSON.parse(row.metrics) as Record<string, unknown>, createdAt: new Date(row.created_at_ms).toISOString(),
   };

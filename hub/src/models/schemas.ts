@@ -1,5 +1,8 @@
 /** TypeBox schemas of the models API. */
+import { DEFAULT_ENCODING } from '@fedfleet/proto';
 import Type from 'typebox';
+import { EncodingSchema, encodingSchema } from './encoding-schema.js';
+import { McuFitSchema } from './mcu-fit-view.js';
 
 export const ModelSchema = Type.Object({
   id: Type.String(),
@@ -23,7 +26,8 @@ export const VersionSchema = Type.Object({
   campaignId: Type.Union([Type.String(), Type.Null()]),
   source: Type.String({ description: 'init | import | round' }),
   format: Type.String(),
-  quantization: Type.String(),
+  encoding: EncodingSchema,
+  quantization: encodingSchema({ description: 'deprecated: the same as `encoding`' }),
   sha256: Type.String(),
   sizeBytes: Type.Integer(),
   paramCount: Type.Integer(),
@@ -37,6 +41,7 @@ export const VersionDetailSchema = Type.Intersect([
     lineage: Type.Array(Type.Object({ id: Type.String(), version: Type.Integer(), roundId: Type.Union([Type.String(), Type.Null()]) }), {
       description: 'ancestors, parent first',
     }),
+    mcuFit: McuFitSchema,
   }),
 ]);
 
@@ -70,5 +75,5 @@ export const VersionParamsSchema = Type.Object({
   version: Type.String({ minLength: 1, maxLength: 64, description: 'number, id or "latest"' }),
 });
 export const ArtifactQuerySchema = Type.Object({
-  encoding: Type.Union([Type.Literal('fp32'), Type.Literal('fp16'), Type.Literal('int8')], { default: 'fp32' }),
+  encoding: encodingSchema({ default: DEFAULT_ENCODING }),
 });

@@ -3,14 +3,11 @@
  * (clients ≈ fraction_fit × fleet, minClients ≈ min_fit_clients, deadlineSec ≈ round_timeout — but per round),
  * with Bonawitz et al. 2019's over-selection.
  */
+import { DEPRECATED_ENCODING_ALIASES, type DeprecatedEncodingAlias, type Encoding } from '@fedfleet/proto';
 import Type, { type Static } from 'typebox';
+import { EncodingRequestSchema } from '../models/encoding-schema.js';
 import { STRATEGY_NAMES } from './strategies/index.js';
 import { DEFAULT_WEIGHT_CAP_FACTOR, WEIGHT_CAP_FACTOR_RANGE } from './update-weight.js';
-
-export const CompressionSchema = Type.Union([Type.Literal('none'), Type.Literal('fp16'), Type.Literal('int8')], {
-  description: 'none = fp32; int8 = per-tensor symmetric, stochastic rounding on the uplink',
-});
-export type Compression = Static<typeof CompressionSchema>;
 
 export const CampaignRequestSchema = Type.Object(
   {
@@ -41,9 +38,9 @@ export const CampaignRequestSchema = Type.Object(
       Type.Number({ minimum: -1_000_000, maximum: 1_000_000, description: "the outer bounds; each option's own range is checked by its strategy" }),
       { default: {} },
     ),
-    compression: Type.Optional(CompressionSchema),
-    downlink: Type.Optional(CompressionSchema),
-    uplink: Type.Optional(CompressionSchema),
+    compression: Type.Optional(EncodingRequestSchema),
+    downlink: Type.Optional(EncodingRequestSchema),
+    uplink: Type.Optional(EncodingRequestSchema),
     maxUpdateNorm: Type.Number({ minimum: 0, maximum: 1e9, default: 1000, description: 'L2 bound on an update (delta); 0 = none' }),
     weightCapFactor: Type.Number({
       ...WEIGHT_CAP_FACTOR_RANGE, default: DEFAULT_WEIGHT_CAP_FACTOR,
@@ -85,8 +82,10 @@ export interface CampaignConfig {
   maxExamples: number;
   strategy: string;
   strategyOptions: Record<string, number>;
-  downlink: Compression;
-  uplink: Compression;
+  /** Encoding of the models devices download. Campaigns stored before the one vocabulary say `none`: read as fp32. */
+  downlink: Encoding;
+  /** Encoding of the updates devices upload. */
+  uplink: Encoding;
   maxUpdateNorm: number;
   /** Cap on an update's weight relative to the round's median; absent in campaigns stored before it existed: then 3. */
   weightCapFactor?: number;
@@ -94,4 +93,15 @@ export interface CampaignConfig {
   validationSetId?: string;
   seed: number;
   constraints: { maxTemperatureC?: number; minBatteryPercent?: number; requireCharging?: boolean };
+}
+
+/**
+ * A stored config in today's vocabulary: campaigns stored before it wrote `none` for fp32 (a deprecated alias).
+ * Anything else is left as stored, for `storedCampaignProblems` to report.
+ */
+export function upgradeStoredConfig(config: CampaignConfig): CampaignConfig {
+  const canonical = (value: unknown): Encoding => (typeof value === 'string' && Object.hasOwn(DEPRECATED_ENCODING_ALIASES, value)
+    ? DEPRECATED_ENCODING_ALIASES[value as DeprecatedEncodingAlias]
+    : value as Encoding);
+  return { ...config, downlink: canonical(config.downlink), uplink: canonical(config.uplink) };
 }

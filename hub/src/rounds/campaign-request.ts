@@ -3,7 +3,7 @@
  * anything is stored (DESIGN §9: selector, strategy and its options, client counts, the validation set's fit), and
  * the fully resolved configuration the campaign runs with.
  */
-import { shapeSize } from '@fedfleet/proto';
+import { DEFAULT_ENCODING, parseEncoding, shapeSize } from '@fedfleet/proto';
 import type { DatasetRecord } from '../datasets/dataset-registry.js';
 import { HubError } from '../errors.js';
 import { parseSelector } from '../fleet/label-selector.js';
@@ -47,15 +47,16 @@ export function campaignConfigOf(
   request: CampaignRequest, checked: CheckedRequest, model: ModelRecord, validationSet: DatasetRecord | undefined,
 ): CampaignConfig {
   if (validationSet) checkValidationSetFits(validationSet, { label: `model ${model.name}`, inputShape: model.inputShape, numClasses: model.numClasses });
-  const compression = request.compression ?? 'none';
+  // Deprecated aliases (`none`) become their canonical name here, so nothing after the request sees them.
+  const compression = request.compression ?? DEFAULT_ENCODING;
   return {
     selector: request.selector, clients: request.clients, minClients: checked.minClients, overSelect: request.overSelect,
     deadlineSec: request.deadlineSec, selectionTimeoutSec: request.selectionTimeoutSec, rejoinGraceSec: request.rejoinGraceSec,
     evaluate: request.evaluate,
     evalTimeoutSec: request.evalTimeoutSec, epochs: request.epochs, batchSize: request.batchSize,
     learningRate: request.learningRate, proximalMu: checked.strategy.clientConfig().proximalMu, maxExamples: request.maxExamples,
-    strategy: request.strategy, strategyOptions: request.strategyOptions, downlink: request.downlink ?? compression,
-    uplink: request.uplink ?? compression, maxUpdateNorm: request.maxUpdateNorm, weightCapFactor: request.weightCapFactor, seed: request.seed,
+    strategy: request.strategy, strategyOptions: request.strategyOptions, downlink: parseEncoding(request.downlink ?? compression),
+    uplink: parseEncoding(request.uplink ?? compression), maxUpdateNorm: request.maxUpdateNorm, weightCapFactor: request.weightCapFactor, seed: request.seed,
     ...(validationSet ? { validationSetId: validationSet.id } : {}),
     constraints: request.constraints,
   };

@@ -5,12 +5,11 @@
  * every time it is sent (at selection, on resume after a restart, when it comes back online).
  */
 import { randomUUID } from 'node:crypto';
-import type { CommandProps, ModelRefProps } from '@fedfleet/proto';
+import { wireEncodingOf, type CommandProps, type Encoding, type ModelRefProps } from '@fedfleet/proto';
 import type { DeviceCommands } from '../commands/device-commands.js';
 import type { HubLogger } from '../logger.js';
-import { encodingOf, type ModelRegistry, type Quantization } from '../models/model-registry.js';
+import type { ModelRegistry } from '../models/model-registry.js';
 import type { Store } from '../store/store.js';
-import type { Compression } from './campaign-config.js';
 import type { RoundRecord, RoundRepo } from './round-repo.js';
 
 /** The owner name of round commands at the commands capability. */
@@ -20,8 +19,6 @@ export const ROUNDS_OWNER = 'rounds';
 const CHUNK_SIZE = 64 * 1024;
 
 export type TaskKind = 'train' | 'eval';
-
-export const quantizationOf = (c: Compression): Quantization => (c === 'none' ? 'fp32' : c);
 
 export interface RoundCommands {
   /** Sends a participant its task (and owes it until settled); a failure to build or send it is logged. */
@@ -47,12 +44,11 @@ export interface RoundCommandsDeps {
 export function createRoundCommands(deps: RoundCommandsDeps): RoundCommands {
   const { rounds, registry, commands, log } = deps;
 
-  async function modelRef(versionId: string, compression: Compression, sha256?: string): Promise<ModelRefProps> {
+  async function modelRef(versionId: string, encoding: Encoding, sha256?: string): Promise<ModelRefProps> {
     const version = registry.getVersion(versionId);
-    const quantization = quantizationOf(compression);
-    const artifact = sha256 ? { sha256, sizeBytes: deps.blobs.info(sha256)?.sizeBytes ?? 0 } : await registry.downlinkArtifact(versionId, quantization);
+    const artifact = sha256 ? { sha256, sizeBytes: deps.blobs.info(sha256)?.sizeBytes ?? 0 } : await registry.downlinkArtifact(versionId, encoding);
     return {
-      modelId: version.modelId, versionId, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes, encoding: encodingOf(quantization),
+      modelId: version.modelId, versionId, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes, encoding: wireEncodingOf(encoding),
       chunkSize: CHUNK_SIZE, paramCount: version.paramCount, format: version.format,
     };
   }
@@ -71,7 +67,7 @@ export function createRoundCommands(deps: RoundCommandsDeps): RoundCommands {
         roundId, roundNumber: round.number, campaignId: round.campaignId,
         baseModel: await modelRef(round.baseVersionId, config.downlink, round.artifactSha256 ?? undefined),
         epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, proximalMu: config.proximalMu,
-        deadlineAtMs: round.deadlineAtMs ?? 0, updateEncoding: encodingOf(quantizationOf(config.uplink)),
+        deadlineAtMs: round.deadlineAtMs ?? 0, updateEncoding: wireEncodingOf(config.uplink),
         seed: (round.seed * 1_000_003 + round.number) >>> 0, maxExamples: config.maxExamples,
       },
     };

@@ -16,7 +16,7 @@ import type { Store } from '../store/store.js';
 import type { DeviceSelection } from './device-selection.js';
 import type { InFlight } from './in-flight.js';
 import type { RoundAggregation } from './round-aggregation.js';
-import { quantizationOf, type RoundCommands } from './round-commands.js';
+import type { RoundCommands } from './round-commands.js';
 import type { CampaignRecord, RoundMetrics, RoundRecord, RoundRepo } from './round-repo.js';
 import type { RoundRuntimes } from './round-runtime.js';
 import { isPending, isTerminal } from './round-state.js';
@@ -136,7 +136,7 @@ export class RoundLifecycle {
     }
     runtimes.clear(roundId);
     const plan = selectParticipants(eligible, { clients: config.clients, overSelect: config.overSelect, seed: config.seed, roundNumber: round.number });
-    const artifact = await this.deps.registry.downlinkArtifact(round.baseVersionId, quantizationOf(config.downlink));
+    const artifact = await this.deps.registry.downlinkArtifact(round.baseVersionId, config.downlink);
     if (!work.open || rounds.round(roundId)?.state !== 'selecting') return; // closing, or cancelled meanwhile
     const nowMs = clock.now();
     const deadlineAtMs = nowMs + config.deadlineSec * 1000;

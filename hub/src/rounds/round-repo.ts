@@ -1,7 +1,7 @@
 /** Campaigns, rounds, participants and rejected updates in SQLite (migrations 003, 005 and 006). */
 import type { SqliteDatabase } from '../store/database.js';
 import { finiteColumn, jsonColumn, timeColumn } from '../store/row-values.js';
-import type { CampaignConfig } from './campaign-config.js';
+import { upgradeStoredConfig, type CampaignConfig } from './campaign-config.js';
 import type { CampaignState, ParticipantState, RoundState } from './round-state.js';
 
 export interface CampaignRecord {
@@ -112,10 +112,12 @@ interface ParticipantRow {
 
 function toCampaign(r: CampaignRow): CampaignRecord {
   const problems: string[] = [];
+  const config = jsonColumn<CampaignConfig>(r.config, 'config', problems);
   const record: CampaignRecord = {
     id: r.id, modelId: r.model_id, baseVersionId: r.base_version_id, currentVersionId: r.current_version_id, state: r.state,
     roundsTotal: finiteColumn(r.rounds_total, 'rounds_total', problems), roundsDone: finiteColumn(r.rounds_done, 'rounds_done', problems),
-    config: jsonColumn<CampaignConfig>(r.config, 'config', problems) ?? ({} as CampaignConfig),
+    // Not an object: left as it is for storedCampaignProblems to report.
+    config: config !== null && typeof config === 'object' && !Array.isArray(config) ? upgradeStoredConfig(config) : config ?? ({} as CampaignConfig),
     strategyState: r.strategy_state ? new Uint8Array(r.strategy_state) : null, error: r.error, errorCode: r.error_code,
     createdAtMs: timeColumn(r.created_at_ms, 'created_at_ms', problems), updatedAtMs: timeColumn(r.updated_at_ms, 'updated_at_ms', problems),
   };

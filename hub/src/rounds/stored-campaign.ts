@@ -4,6 +4,7 @@
  * every start fail with `NOT NULL constraint failed`. The coordinator checks each running campaign with this before
  * resuming it, fails the ones it cannot use with HUB_ERR_CAMPAIGN_UNUSABLE, and resumes the rest.
  */
+import { ENCODINGS, isEncoding } from '@fedfleet/proto';
 import type { CampaignConfig } from './campaign-config.js';
 import type { CampaignRecord } from './round-repo.js';
 
@@ -17,7 +18,9 @@ const REQUIRED_NUMBERS = [
 ] as const satisfies readonly NumberKey[];
 /** Numbers added later: absent in older rows (then defaulted where read), finite when present. */
 const OPTIONAL_NUMBERS = ['rejoinGraceSec', 'weightCapFactor'] as const satisfies readonly NumberKey[];
-const REQUIRED_STRINGS = ['selector', 'strategy', 'downlink', 'uplink'] as const satisfies readonly StringKey[];
+const REQUIRED_STRINGS = ['selector', 'strategy'] as const satisfies readonly StringKey[];
+/** Encodings, read in today's vocabulary (round-repo upgrades the deprecated `none`). */
+const REQUIRED_ENCODINGS = ['downlink', 'uplink'] as const satisfies readonly StringKey[];
 
 const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -32,6 +35,9 @@ export function storedCampaignProblems(campaign: CampaignRecord): string[] {
     if (config[key] !== undefined && !isFiniteNumber(config[key])) problems.push(`config.${key} is not a finite number`);
   }
   for (const key of REQUIRED_STRINGS) if (typeof config[key] !== 'string') problems.push(`config.${key} is not a string`);
+  for (const key of REQUIRED_ENCODINGS) {
+    if (!isEncoding(config[key])) problems.push(`config.${key} is not one of ${ENCODINGS.join(', ')}`);
+  }
   for (const key of ['strategyOptions', 'constraints'] as const) {
     const value = config[key];
     if (!isObject(value)) problems.push(`config.${key} is not an object`);

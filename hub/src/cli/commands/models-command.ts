@@ -1,6 +1,7 @@
 /** `fedfleet models ls|show|create|import|versions`: the model registry. */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import type { McuFitView } from '../../models/mcu-fit-view.js';
 import type { ModelRecord, VersionRecord } from '../../models/model-registry.js';
 import { CLIENT_OPTIONS, parse } from '../args.js';
 import { usageError } from '../cli-error.js';
@@ -12,11 +13,25 @@ export const MODELS_USAGE = `Usage:
   fedfleet models ls [--json]
   fedfleet models create --name <name> --arch mnist-2nn|tiny-cnn [--seed 1] [--json]
   fedfleet models import <model.json> --name <name> [--json]     (TensorFlow.js layers model, float32 weights)
-  fedfleet models show <name|id> [--json]
+  fedfleet models show <name|id> [--json]                        (with flash, arena, fit and latency per encoding and MCU profile)
   fedfleet models versions <name|id> [--json]
 `;
 
 const OPTIONS = { ...CLIENT_OPTIONS, name: { type: 'string' }, arch: { type: 'string' }, seed: { type: 'string' } } as const;
+
+/** The MCU fit table: flash and arena needed against what the profile has, fit, estimated latency. */
+function printMcuFit(io: CliIo, version: number, fit: McuFitView): void {
+  println(io.stdout, `\nmicrocontroller fit of version ${version} (estimates; see proto/docs/mcu-resource-model.md)`);
+  if (fit.unsupported) return println(io.stdout, `  not estimated: ${fit.unsupported.code}: ${fit.unsupported.message}`);
+  println(io.stdout, formatTable(
+    ['ENCODING', 'PROFILE', 'FLASH', 'ARENA', 'FITS', 'EST. LATENCY'],
+    fit.rows.map((row) => [row.encoding, row.profile,
+      `${formatBytes(row.flashBytes)} / ${formatBytes(row.profileFlashBytes)}`,
+      `${formatBytes(row.arenaBytes)} / ${formatBytes(row.profileRamBytes)}`,
+      row.fits ? 'yes' : 'no', `${row.estLatencyMs.toFixed(2)} ms`]),
+  ));
+  for (const row of fit.rows) if (!row.fits) println(io.stdout, `  ${row.encoding} on ${row.profile}: ${row.shortfalls.join('; ')}`);
+}
 
 export async function runModelsCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, OPTIONS);
@@ -73,9 +88,14 @@ export async function runModelsCommand(argv: string[], io: CliIo): Promise<numbe
     }
     case 'show': {
       const model = await client.request<ModelRecord & { versions: VersionRecord[] }>('GET', `/v1/models/${id()}`);
-      if (values.json) return printJson(io, model), 0;
+      // The microcontroller fit of the latest version (issue 9 item 4): per encoding and MCU profile.
+      const latest = model.latestVersionId
+        ? await client.request<{ version: number; mcuFit: McuFitView }>('GET', `/v1/models/${id()}/versions/latest`)
+        : undefined;
+      if (values.json) return printJson(io, latest ? { ...model, mcuFit: latest.mcuFit } : model), 0;
       println(io.stdout, `${model.name} (${model.id})  ${model.architecture}  ${model.paramCount} parameters  input [${model.inputShape.join(',')}]  ${model.numClasses} classes`);
       printVersions(model.versions);
+      if (latest) printMcuFit(io, latest.version, latest.mcuFit);
       return 0;
     }
     case 'versions': {

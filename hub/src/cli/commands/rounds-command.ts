@@ -27,7 +27,7 @@ function withDefault(flag: string, key: CampaignKey, placeholder: string): strin
 export const ROUNDS_USAGE = `Usage:
   fedfleet rounds start --model <name|id> [--selector <labels>] ${withDefault('rounds', 'rounds', 'N')} ${withDefault('clients', 'clients', 'K')}
                         ${withDefault('epochs', 'epochs', 'N')} ${withDefault('batch', 'batchSize', 'N')} ${withDefault('lr', 'learningRate', 'x')} ${withDefault('strategy', 'strategy', 'name')} [--strategy-opt k=v,…]
-                        [--compression none|fp16|int8] [--min-clients <N>] ${withDefault('over-select', 'overSelect', 'x')} ${withDefault('deadline-sec', 'deadlineSec', 's')}
+                        [--compression fp32|fp16|int8] [--min-clients <N>] ${withDefault('over-select', 'overSelect', 'x')} ${withDefault('deadline-sec', 'deadlineSec', 's')}
                         ${withDefault('seed', 'seed', 'N')} [--no-eval] [--validation-set <data set>] [--detach] [--json]
   fedfleet rounds ls [--json]
   fedfleet rounds show <id> [--json]

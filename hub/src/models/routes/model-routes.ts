@@ -4,6 +4,7 @@ import Type from 'typebox';
 import { errorResponses } from '../../http/error-schema.js';
 import { createBuiltinModel } from '../builtin-model.js';
 import { importTfjsLayersModel } from '../import-tfjs.js';
+import { mcuFitView } from '../mcu-fit-view.js';
 import {
   ArtifactQuerySchema, ModelCreateSchema, ModelCreatedSchema, ModelDetailSchema, ModelImportSchema, ModelParamsSchema,
   ModelSchema, VersionDetailSchema, VersionParamsSchema, VersionSchema,
@@ -62,7 +63,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/models/:id/versions/:version', {
     schema: {
-      tags: ['models'], summary: 'Show a version with its lineage (metrics, producing round, parent chain)',
+      tags: ['models'], summary: 'Show a version with its lineage (metrics, producing round, parent chain) and its microcontroller fit',
       params: VersionParamsSchema, response: { 200: VersionDetailSchema, ...errorResponses(401, 404) },
     },
   }, async (request) => {
@@ -73,7 +74,8 @@ export const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       lineage.push({ id: p.id, version: p.version, roundId: p.roundId });
       parent = p.parentVersionId;
     }
-    return { ...version, lineage };
+    const { topologyJson } = await models.loadContent(version.id);
+    return { ...version, lineage, mcuFit: mcuFitView(topologyJson) };
   });
 
   app.get('/v1/models/:id/versions/:version/artifact', {

@@ -1,0 +1,6 @@
+export * from './layer-graph.js';
+export * from './mcu-profiles.js';
+export * from './greedy-memory-planner.js';
+export * from './flash-estimate.js';
+export * from './arena-estimate.js';
+export * from './fit-check.js';

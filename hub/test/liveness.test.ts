@@ -47,6 +47,20 @@ function recordOffline(testHub: TestHub): string[] {
   return reasons;
 }
 
+/** A second connection with the device's client id takes over [MQTT-3.1.4-2]; resolves once it is the current session. */
+async function takeOver(testHub: TestHub, device: Awaited<ReturnType<typeof enrollDevice>>) {
+  const firstSession = testHub.hub.broker.currentSession(device.deviceId)!;
+  const second = await connectDevice(testHub, device);
+  await waitFor(() => testHub.hub.broker.currentSession(device.deviceId) !== firstSession, 5000, 'the second session');
+  return { firstSession, second };
+}
+
+async function expectStillOnline(testHub: TestHub, deviceId: string, offlineReasons: string[]): Promise<void> {
+  expect(offlineReasons).toEqual([]);
+  expect(testHub.hub.fleet.liveness.isOnline(deviceId)).toBe(true);
+  expect((await deviceJson(testHub, deviceId)).status).toBe('online');
+}
+
 const offlineStatus = (reason: string) => ({ state: DeviceState.DEVICE_STATE_OFFLINE, reason });
 
 /** Hands the router a message as the broker would for `sessionId`, and resolves to what became of it. */
@@ -163,57 +177,41 @@ describe('liveness', () => {
 
   it('ignores a late will from a session that was replaced', async () => {
     const { testHub, device } = await onlineDevice();
-    const firstSession = testHub.hub.broker.currentSession(device.deviceId)!;
-    // A second connection with the same client id takes over [MQTT-3.1.4-2].
-    const second = await connectDevice(testHub, device);
+    const { firstSession, second } = await takeOver(testHub, device);
     await publishStatus(second, device.deviceId);
-    await waitFor(() => testHub.hub.broker.currentSession(device.deviceId) !== firstSession, 5000, 'the second session');
     await waitForStatus(testHub, device.deviceId, 'online');
     const offline = recordOffline(testHub);
 
     // The first session's will, arriving now: deterministic, unlike the race of a real takeover.
     expect(await dispatchFrom(testHub, device.deviceId, firstSession, 'status', { status: offlineStatus('will') }, true)).toBe('accepted');
-    expect(offline).toEqual([]);
-    expect(testHub.hub.fleet.liveness.isOnline(device.deviceId)).toBe(true);
-    expect((await deviceJson(testHub, device.deviceId)).status).toBe('online');
+    await expectStillOnline(testHub, device.deviceId, offline);
   });
 
   it('keeps the device online when a replaced session reports its close late', async () => {
     const { testHub, device } = await onlineDevice();
-    const firstSession = testHub.hub.broker.currentSession(device.deviceId)!;
-    const second = await connectDevice(testHub, device);
+    const { firstSession, second } = await takeOver(testHub, device);
     await publishStatus(second, device.deviceId);
-    await waitFor(() => testHub.hub.broker.currentSession(device.deviceId) !== firstSession, 5000, 'the second session');
     await waitForStatus(testHub, device.deviceId, 'online');
     const offline = recordOffline(testHub);
 
     // As the broker reports a session it has closed; the device's newer session is what counts.
     testHub.hub.broker.events.emit('session.close', { deviceId: device.deviceId, sessionId: firstSession, reason: 'keepalive-timeout' });
-    expect(offline).toEqual([]);
-    expect(testHub.hub.fleet.liveness.isOnline(device.deviceId)).toBe(true);
-    expect((await deviceJson(testHub, device.deviceId)).status).toBe('online');
+    await expectStillOnline(testHub, device.deviceId, offline);
   });
 
   it('stays online through a real takeover: the replaced session\'s will and close never mark it offline', async () => {
     const { testHub, device } = await onlineDevice();
-    const firstSession = testHub.hub.broker.currentSession(device.deviceId)!;
     const offline = recordOffline(testHub);
-    // A second connection with the same client id takes over [MQTT-3.1.4-2]: aedes publishes the first session's
-    // will and closes it while the second is being registered.
-    const second = await connectDevice(testHub, device);
-    await waitFor(() => testHub.hub.broker.currentSession(device.deviceId) !== firstSession, 5000, 'the second session');
+    // aedes publishes the first session's will and closes it while the second is being registered.
+    const { second } = await takeOver(testHub, device);
     await publishStatus(second, device.deviceId);
     await waitForStatus(testHub, device.deviceId, 'online');
-    expect(offline).toEqual([]);
-    expect(testHub.hub.fleet.liveness.isOnline(device.deviceId)).toBe(true);
-    expect((await deviceJson(testHub, device.deviceId)).status).toBe('online');
+    await expectStillOnline(testHub, device.deviceId, offline);
   });
 
   it('ignores a late message from a replaced session once the device has gone offline', async () => {
     const { testHub, device } = await onlineDevice();
-    const firstSession = testHub.hub.broker.currentSession(device.deviceId)!;
-    const second = await connectDevice(testHub, device);
-    await waitFor(() => testHub.hub.broker.currentSession(device.deviceId) !== firstSession, 5000, 'the second session');
+    const { firstSession, second } = await takeOver(testHub, device);
     await publishStatus(second, device.deviceId, offlineStatus('shutdown'));
     await waitForStatus(testHub, device.deviceId, 'offline');
 

@@ -4,6 +4,7 @@ import {
   decodeWeights, encodeEnvelope, encodeModelBlob, encodeTensor, encodeWeights, encodedSize, mulberry32, type ModelWeights,
   type TensorProps, type WeightTensor,
 } from '../src/index.js';
+import { codeOf } from './helpers/proto-error-code.js';
 
 const { TENSOR_ENCODING_FP32: FP32, TENSOR_ENCODING_FP16: FP16, TENSOR_ENCODING_INT8: INT8 } = TensorEncoding;
 
@@ -13,16 +14,6 @@ function randomTensor(name: string, shape: number[], rng: () => number, amplitud
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = (rng() * 2 - 1) * amplitude;
   return { name, shape, data };
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProtoError);
-    return (error as ProtoError).code;
-  }
-  return 'no error';
 }
 
 /** Copies `bytes` into a larger buffer at `offset`, like protobufjs hands out `bytes` fields. */

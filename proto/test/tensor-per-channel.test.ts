@@ -2,21 +2,12 @@
 // compatibility of messages from before those fields existed.
 import { describe, expect, it } from 'vitest';
 import {
-  ModelBlob, ProtoError, Tensor, TensorEncoding, decodeModelBlob, decodeTensor, encodeModelBlob, encodeTensor,
+  ModelBlob, Tensor, TensorEncoding, decodeModelBlob, decodeTensor, encodeModelBlob, encodeTensor,
   mulberry32, quantizePerAxis, type TensorProps, type WeightTensor,
 } from '../src/index.js';
+import { codeOf } from './helpers/proto-error-code.js';
 
 const { TENSOR_ENCODING_FP32: FP32, TENSOR_ENCODING_INT8: INT8 } = TensorEncoding;
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProtoError);
-    return (error as ProtoError).code;
-  }
-  return 'no error';
-}
 
 /** A kernel whose output channels (last dimension) have very different ranges, as trained kernels do. */
 function kernel(shape: number[], seed: number): WeightTensor {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { remainingLength } from '../../hub/test/helpers/mqtt-remaining-length.js';
 import { BenchOutput } from './bench-output.js';
 
 const ANNOUNCED_BYTES = 200 * 1024 * 1024;
@@ -22,18 +23,6 @@ const GIVE_UP_MS = 10_000;
 const { values } = parseArgs({ options: { 'hub-bin': { type: 'string' } } });
 const hubBin = values['hub-bin'] ?? fileURLToPath(new URL('../../hub/bin/fedfleet.mjs', import.meta.url));
 const out = new BenchOutput();
-
-function remainingLength(value: number): number[] {
-  const bytes: number[] = [];
-  let x = value;
-  do {
-    let byte = x % 128;
-    x = Math.floor(x / 128);
-    if (x > 0) byte |= 128;
-    bytes.push(byte);
-  } while (x > 0);
-  return bytes;
-}
 
 function floodOnce(port: number): Promise<{ bytesWritten: number; closedByHub: boolean }> {
   return new Promise((resolve) => {
@@ -48,7 +37,7 @@ function floodOnce(port: number): Promise<{ bytesWritten: number; closedByHub: b
       resolve({ bytesWritten: written, closedByHub: false });
     }, GIVE_UP_MS);
     socket.on('connect', () => {
-      const header = Buffer.from([0x10, ...remainingLength(ANNOUNCED_BYTES)]); // CONNECT
+      const header = Buffer.concat([Buffer.from([0x10]), remainingLength(ANNOUNCED_BYTES)]); // CONNECT
       socket.write(header);
       written += header.length;
       const pump = (): void => {

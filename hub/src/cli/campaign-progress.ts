@@ -12,6 +12,11 @@ const PHASE_DONE: Readonly<Record<string, number>> = {
 };
 const TRAINING_SHARE = 0.8;
 
+/** An accuracy in [0, 1] as the CLI shows it (`91.35%`), `-` when there is none. */
+export function formatAccuracy(accuracy: number | null | undefined): string {
+  return accuracy === null || accuracy === undefined ? '-' : `${(100 * accuracy).toFixed(2)}%`;
+}
+
 export interface CampaignProgress {
   /** Rounds done, fractional: round k in progress gives a value in [k − 1, k]. Never decreases as a campaign runs. */
   done: number;
@@ -20,8 +25,7 @@ export interface CampaignProgress {
 
 export function campaignProgress(campaign: Pick<CampaignJson, 'roundsTotal' | 'roundsDone' | 'currentRound' | 'accuracy'>): CampaignProgress {
   const current = campaign.currentRound;
-  const accuracy = campaign.accuracy.at(-1);
-  const acc = accuracy === null || accuracy === undefined ? '-' : `${(accuracy * 100).toFixed(2)}%`;
+  const acc = formatAccuracy(campaign.accuracy.at(-1));
   if (!current) return { done: campaign.roundsDone, label: `round -/${campaign.roundsTotal}` };
   const phase = current.state === 'training'
     ? TRAINING_SHARE * Math.min(1, current.updates / Math.max(1, current.targetClients))

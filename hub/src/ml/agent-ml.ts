@@ -2,14 +2,14 @@
  * The hub's one adapter to the agent's ML code (`@fedfleet/agent/ml`): evaluating a model on labelled examples, and
  * reading examples in the agent's data formats. No other hub module imports agent code (the CLI's `agent` and `sim`
  * commands excepted); `.dependency-cruiser.cjs` enforces it in `npm test`. The rest of the hub gets evaluation as
- * an injected {@link Evaluator} (./evaluator.ts). Loading this module loads TensorFlow.js, so the hub loads it only
+ * an injected `Evaluator` (./evaluator.ts). Loading this module loads TensorFlow.js, so the hub loads it only
  * in its evaluation worker thread (./evaluation-worker.ts) and the CLI only for `fedfleet datasets upload`.
  */
 import { resolve } from 'node:path';
 import { evaluate, initBackend, isAgentError, loadDiskDataSource, mnistGlobal } from '@fedfleet/agent/ml';
 import type { ValidationData } from '../datasets/dataset-registry.js';
 import { HubError } from '../errors.js';
-import type { EvaluateRequest, EvaluationResult, Evaluator } from './evaluator.js';
+import type { EvaluateRequest, EvaluationResult } from './evaluator.js';
 
 /** TensorFlow.js backends hub-side evaluation may run on: `wasm` is the agents' own (the default), `cpu` pure JS. */
 export type EvaluationBackend = 'wasm' | 'cpu';
@@ -36,9 +36,4 @@ export async function readLabelledExamples(source: string, split: 'train' | 'tes
     if (isAgentError(error)) throw new HubError('HUB_ERR_DATASET_INVALID', { message: `${source}: ${error.message}`, cause: error });
     throw error;
   }
-}
-
-/** An {@link Evaluator} on the calling thread; it blocks that thread's event loop while it runs (tests, tools). */
-export function createInThreadEvaluator(backend: EvaluationBackend = 'wasm'): Evaluator {
-  return { evaluate: (request) => evaluateWithAgentCode(request, backend), close: async () => {} };
 }

@@ -1,18 +1,9 @@
 /** Hand-made MQTT 3.1.1 bytes and raw sockets, for tests that must misbehave below what an MQTT client allows. */
 import { connect, type Socket } from 'node:net';
 import { onTestFinished } from 'vitest';
+import { remainingLength } from './mqtt-remaining-length.js';
 
-/** Remaining Length as a variable byte integer [MQTT-2.2.3]. */
-export function remainingLength(value: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value > 0);
-  return Buffer.from(bytes);
-}
+export { remainingLength };
 
 function utf8(text: string): Buffer {
   const body = Buffer.from(text, 'utf8');

@@ -7,7 +7,7 @@ import { CLIENT_OPTIONS, parse, parsePositiveInteger } from '../args.js';
 import { usageError } from '../cli-error.js';
 import { createHubClient, type HubClient } from '../hub-client.js';
 import { printJson, println, type CliIo } from '../io.js';
-import { campaignProgress } from '../campaign-progress.js';
+import { campaignProgress, formatAccuracy } from '../campaign-progress.js';
 import { createProgress } from '../progress.js';
 import { countOf, formatBytes, formatTable } from '../table.js';
 
@@ -79,7 +79,6 @@ function number(text: string, what: string): number {
   return value;
 }
 
-const fmtAcc = (a: number | null | undefined) => (a === null || a === undefined ? '-' : `${(100 * a).toFixed(2)}%`);
 
 export async function runRoundsCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, OPTIONS);
@@ -134,7 +133,7 @@ export async function runRoundsCommand(argv: string[], io: CliIo): Promise<numbe
       if (campaigns.length === 0) return println(io.stdout, 'no campaigns'), 0;
       println(io.stdout, formatTable(
         ['ID', 'MODEL', 'STATE', 'ROUNDS', 'ACCURACY', 'BYTES DOWN', 'BYTES UP', 'REJECTED', 'CREATED'],
-        campaigns.map((c) => [c.id, c.modelName, c.state, `${c.roundsDone}/${c.roundsTotal}`, fmtAcc(c.accuracy.at(-1)),
+        campaigns.map((c) => [c.id, c.modelName, c.state, `${c.roundsDone}/${c.roundsTotal}`, formatAccuracy(c.accuracy.at(-1)),
           formatBytes(c.bytesDown), formatBytes(c.bytesUp), c.rejectedUpdates, c.createdAt]),
       ));
       if (campaigns.some((c) => c.rejectedUpdates > 0)) println(io.stdout, `\n${REJECTED_NOTE}`);
@@ -175,7 +174,7 @@ function printCampaign(io: CliIo, c: CampaignDetailJson): void {
   println(io.stdout, `strategy ${String(c.config.strategy)}  clients ${String(c.config.clients)}  epochs ${String(c.config.epochs)}  batch ${String(c.config.batchSize)}  lr ${String(c.config.learningRate)}  down ${String(c.config.downlink)}  up ${String(c.config.uplink)}`);
   println(io.stdout, formatTable(
     ['ROUND', 'STATE', 'SELECTED', 'UPDATES', 'ACCURACY', 'VALIDATION', 'LOSS', 'TRAIN LOSS', 'BYTES DOWN', 'BYTES UP', 'LATE', 'REJECTED', 'VERSION'],
-    c.rounds.map((r) => [r.number, r.state, r.selected, `${r.updates}/${r.targetClients}`, fmtAcc(r.accuracy), fmtAcc(r.hubAccuracy),
+    c.rounds.map((r) => [r.number, r.state, r.selected, `${r.updates}/${r.targetClients}`, formatAccuracy(r.accuracy), formatAccuracy(r.hubAccuracy),
       r.loss?.toFixed(4) ?? '-', r.trainLoss?.toFixed(4) ?? '-', formatBytes(r.bytesDown), formatBytes(r.bytesUp), rejectionsOf(r).late,
       rejectionsOf(r).invalid, r.resultVersionId ?? '-']),
   ));
@@ -195,8 +194,8 @@ async function watch(client: HubClient, io: CliIo, id: string, pollMs: number): 
     for (const round of campaign.rounds.filter((r) => r.state === 'committed' && r.number > reported)) {
       reported = round.number;
       if (!io.stderr.isTTY) {
-        println(io.stdout, `round ${round.number}/${campaign.roundsTotal}: accuracy ${fmtAcc(round.accuracy)}  loss ${round.loss?.toFixed(4) ?? '-'}  ` +
-          `${round.hubAccuracy !== null ? `validation ${fmtAcc(round.hubAccuracy)}  ` : ''}updates ${round.updates}/${round.targetClients}  ` +
+        println(io.stdout, `round ${round.number}/${campaign.roundsTotal}: accuracy ${formatAccuracy(round.accuracy)}  loss ${round.loss?.toFixed(4) ?? '-'}  ` +
+          `${round.hubAccuracy !== null ? `validation ${formatAccuracy(round.hubAccuracy)}  ` : ''}updates ${round.updates}/${round.targetClients}  ` +
           `↓${formatBytes(round.bytesDown)} ↑${formatBytes(round.bytesUp)}`);
       }
     }
@@ -209,6 +208,6 @@ async function watch(client: HubClient, io: CliIo, id: string, pollMs: number): 
     campaign = await client.request<CampaignDetailJson>('GET', `/v1/rounds/${id}`);
   }
   if (io.stderr.isTTY) progress.finish(campaign.state); // otherwise the line below says it
-  println(io.stdout, `campaign ${campaign.id} ${campaign.state}: ${campaign.roundsDone}/${countOf(campaign.roundsTotal, 'round')}, final accuracy ${fmtAcc(campaign.accuracy.at(-1))}${campaign.error ? `, ${campaign.error}` : ''}`);
+  println(io.stdout, `campaign ${campaign.id} ${campaign.state}: ${campaign.roundsDone}/${countOf(campaign.roundsTotal, 'round')}, final accuracy ${formatAccuracy(campaign.accuracy.at(-1))}${campaign.error ? `, ${campaign.error}` : ''}`);
   return campaign.state === 'completed' ? 0 : 1;
 }

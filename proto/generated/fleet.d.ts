@@ -25,7 +25,8 @@ export namespace fedfleet {
             evalResult?: (fedfleet.v1.EvalResult.$Properties|null);
             chunkRequest?: (fedfleet.v1.ChunkRequest.$Properties|null);
             chunk?: (fedfleet.v1.Chunk.$Properties|null);
-            body?: ("status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk");
+            calibrationReport?: (fedfleet.v1.CalibrationReport.$Properties|null);
+            body?: ("status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport");
             static create(properties: fedfleet.v1.Envelope.$Shape): fedfleet.v1.Envelope & fedfleet.v1.Envelope.$Shape;
             static create(properties?: fedfleet.v1.Envelope.$Properties): fedfleet.v1.Envelope;
             static encode(message: fedfleet.v1.Envelope.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -50,7 +51,8 @@ export namespace fedfleet {
                 evalResult?: (fedfleet.v1.EvalResult.$Properties|null);
                 chunkRequest?: (fedfleet.v1.ChunkRequest.$Properties|null);
                 chunk?: (fedfleet.v1.Chunk.$Properties|null);
-                body?: ("status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk");
+                calibrationReport?: (fedfleet.v1.CalibrationReport.$Properties|null);
+                body?: ("status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -66,9 +68,10 @@ export namespace fedfleet {
               evalResult?: fedfleet.v1.EvalResult.$Shape|null;
               chunkRequest?: fedfleet.v1.ChunkRequest.$Shape|null;
               chunk?: fedfleet.v1.Chunk.$Shape|null;
+              calibrationReport?: fedfleet.v1.CalibrationReport.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "status"; status: fedfleet.v1.Status.$Shape; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "telemetry"; status?: null; telemetry: fedfleet.v1.Telemetry.$Shape; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "command"; status?: null; telemetry?: null; command: fedfleet.v1.Command.$Shape; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "commandResult"; status?: null; telemetry?: null; command?: null; commandResult: fedfleet.v1.CommandResult.$Shape; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "progress"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress: fedfleet.v1.Progress.$Shape; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "weightUpdate"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate: fedfleet.v1.WeightUpdate.$Shape; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "evalResult"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult: fedfleet.v1.EvalResult.$Shape; chunkRequest?: null; chunk?: null }|{ body?: "chunkRequest"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest: fedfleet.v1.ChunkRequest.$Shape; chunk?: null }|{ body?: "chunk"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk: fedfleet.v1.Chunk.$Shape })
+              ({ body?: undefined; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "status"; status: fedfleet.v1.Status.$Shape; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "telemetry"; status?: null; telemetry: fedfleet.v1.Telemetry.$Shape; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "command"; status?: null; telemetry?: null; command: fedfleet.v1.Command.$Shape; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "commandResult"; status?: null; telemetry?: null; command?: null; commandResult: fedfleet.v1.CommandResult.$Shape; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "progress"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress: fedfleet.v1.Progress.$Shape; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "weightUpdate"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate: fedfleet.v1.WeightUpdate.$Shape; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "evalResult"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult: fedfleet.v1.EvalResult.$Shape; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "chunkRequest"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest: fedfleet.v1.ChunkRequest.$Shape; chunk?: null; calibrationReport?: null }|{ body?: "chunk"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk: fedfleet.v1.Chunk.$Shape; calibrationReport?: null }|{ body?: "calibrationReport"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport: fedfleet.v1.CalibrationReport.$Shape })
             );
         }
 
@@ -351,7 +354,8 @@ export namespace fedfleet {
             cancel?: (fedfleet.v1.Cancel.$Properties|null);
             config?: (fedfleet.v1.ConfigUpdate.$Properties|null);
             deploy?: (fedfleet.v1.DeployModel.$Properties|null);
-            kind?: ("train"|"eval"|"cancel"|"config"|"deploy");
+            calibrate?: (fedfleet.v1.CalibrateTask.$Properties|null);
+            kind?: ("train"|"eval"|"cancel"|"config"|"deploy"|"calibrate");
             static create(properties: fedfleet.v1.Command.$Shape): fedfleet.v1.Command & fedfleet.v1.Command.$Shape;
             static create(properties?: fedfleet.v1.Command.$Properties): fedfleet.v1.Command;
             static encode(message: fedfleet.v1.Command.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -370,7 +374,8 @@ export namespace fedfleet {
                 cancel?: (fedfleet.v1.Cancel.$Properties|null);
                 config?: (fedfleet.v1.ConfigUpdate.$Properties|null);
                 deploy?: (fedfleet.v1.DeployModel.$Properties|null);
-                kind?: ("train"|"eval"|"cancel"|"config"|"deploy");
+                calibrate?: (fedfleet.v1.CalibrateTask.$Properties|null);
+                kind?: ("train"|"eval"|"cancel"|"config"|"deploy"|"calibrate");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -380,9 +385,10 @@ export namespace fedfleet {
               cancel?: fedfleet.v1.Cancel.$Shape|null;
               config?: fedfleet.v1.ConfigUpdate.$Shape|null;
               deploy?: fedfleet.v1.DeployModel.$Shape|null;
+              calibrate?: fedfleet.v1.CalibrateTask.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null }|{ kind?: "train"; train: fedfleet.v1.TrainTask.$Shape; "eval"?: null; cancel?: null; config?: null; deploy?: null }|{ kind?: "eval"; train?: null; "eval": fedfleet.v1.EvalTask.$Shape; cancel?: null; config?: null; deploy?: null }|{ kind?: "cancel"; train?: null; "eval"?: null; cancel: fedfleet.v1.Cancel.$Shape; config?: null; deploy?: null }|{ kind?: "config"; train?: null; "eval"?: null; cancel?: null; config: fedfleet.v1.ConfigUpdate.$Shape; deploy?: null }|{ kind?: "deploy"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy: fedfleet.v1.DeployModel.$Shape })
+              ({ kind?: undefined; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "train"; train: fedfleet.v1.TrainTask.$Shape; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "eval"; train?: null; "eval": fedfleet.v1.EvalTask.$Shape; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "cancel"; train?: null; "eval"?: null; cancel: fedfleet.v1.Cancel.$Shape; config?: null; deploy?: null; calibrate?: null }|{ kind?: "config"; train?: null; "eval"?: null; cancel?: null; config: fedfleet.v1.ConfigUpdate.$Shape; deploy?: null; calibrate?: null }|{ kind?: "deploy"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy: fedfleet.v1.DeployModel.$Shape; calibrate?: null }|{ kind?: "calibrate"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate: fedfleet.v1.CalibrateTask.$Shape })
             );
         }
 
@@ -462,6 +468,39 @@ export namespace fedfleet {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = fedfleet.v1.EvalTask.$Properties;
+        }
+
+        interface ICalibrateTask extends fedfleet.v1.CalibrateTask.$Properties {
+        }
+
+        class CalibrateTask {
+            constructor(properties?: fedfleet.v1.CalibrateTask.$Properties);
+            $unknowns?: Uint8Array[];
+            jobId: string;
+            model?: (fedfleet.v1.ModelRef.$Properties|null);
+            deadlineAtMs: number;
+            histogramBins: number;
+            maxExamples: number;
+            static create(properties: fedfleet.v1.CalibrateTask.$Shape): fedfleet.v1.CalibrateTask & fedfleet.v1.CalibrateTask.$Shape;
+            static create(properties?: fedfleet.v1.CalibrateTask.$Properties): fedfleet.v1.CalibrateTask;
+            static encode(message: fedfleet.v1.CalibrateTask.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedfleet.v1.CalibrateTask & fedfleet.v1.CalibrateTask.$Shape;
+            static fromObject(object: { [k: string]: any }): fedfleet.v1.CalibrateTask;
+            static toObject(message: fedfleet.v1.CalibrateTask, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CalibrateTask {
+            interface $Properties {
+                jobId?: (string|null);
+                model?: (fedfleet.v1.ModelRef.$Properties|null);
+                deadlineAtMs?: (number|null);
+                histogramBins?: (number|null);
+                maxExamples?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = fedfleet.v1.CalibrateTask.$Properties;
         }
 
         interface ICancel extends fedfleet.v1.Cancel.$Properties {
@@ -733,6 +772,76 @@ export namespace fedfleet {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = fedfleet.v1.EvalResult.$Properties;
+        }
+
+        interface ITensorStats extends fedfleet.v1.TensorStats.$Properties {
+        }
+
+        class TensorStats {
+            constructor(properties?: fedfleet.v1.TensorStats.$Properties);
+            $unknowns?: Uint8Array[];
+            name: string;
+            min: number;
+            max: number;
+            count: number;
+            binWidthLog2: number;
+            firstBin: number;
+            counts: number[];
+            static create(properties: fedfleet.v1.TensorStats.$Shape): fedfleet.v1.TensorStats & fedfleet.v1.TensorStats.$Shape;
+            static create(properties?: fedfleet.v1.TensorStats.$Properties): fedfleet.v1.TensorStats;
+            static encode(message: fedfleet.v1.TensorStats.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedfleet.v1.TensorStats & fedfleet.v1.TensorStats.$Shape;
+            static fromObject(object: { [k: string]: any }): fedfleet.v1.TensorStats;
+            static toObject(message: fedfleet.v1.TensorStats, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TensorStats {
+            interface $Properties {
+                name?: (string|null);
+                min?: (number|null);
+                max?: (number|null);
+                count?: (number|null);
+                binWidthLog2?: (number|null);
+                firstBin?: (number|null);
+                counts?: (number[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = fedfleet.v1.TensorStats.$Properties;
+        }
+
+        interface ICalibrationReport extends fedfleet.v1.CalibrationReport.$Properties {
+        }
+
+        class CalibrationReport {
+            constructor(properties?: fedfleet.v1.CalibrationReport.$Properties);
+            $unknowns?: Uint8Array[];
+            jobId: string;
+            commandId: string;
+            versionId: string;
+            exampleCount: number;
+            tensors: fedfleet.v1.TensorStats.$Properties[];
+            static create(properties: fedfleet.v1.CalibrationReport.$Shape): fedfleet.v1.CalibrationReport & fedfleet.v1.CalibrationReport.$Shape;
+            static create(properties?: fedfleet.v1.CalibrationReport.$Properties): fedfleet.v1.CalibrationReport;
+            static encode(message: fedfleet.v1.CalibrationReport.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedfleet.v1.CalibrationReport & fedfleet.v1.CalibrationReport.$Shape;
+            static fromObject(object: { [k: string]: any }): fedfleet.v1.CalibrationReport;
+            static toObject(message: fedfleet.v1.CalibrationReport, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CalibrationReport {
+            interface $Properties {
+                jobId?: (string|null);
+                commandId?: (string|null);
+                versionId?: (string|null);
+                exampleCount?: (number|null);
+                tensors?: (fedfleet.v1.TensorStats.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = fedfleet.v1.CalibrationReport.$Properties;
         }
 
         interface IChunkRequest extends fedfleet.v1.ChunkRequest.$Properties {

@@ -45,7 +45,8 @@ export const fedfleet = $root.fedfleet = (() => {
              * @property {fedfleet.v1.EvalResult.$Properties|null} [evalResult] Envelope evalResult
              * @property {fedfleet.v1.ChunkRequest.$Properties|null} [chunkRequest] Envelope chunkRequest
              * @property {fedfleet.v1.Chunk.$Properties|null} [chunk] Envelope chunk
-             * @property {"status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"} [body] Envelope body
+             * @property {fedfleet.v1.CalibrationReport.$Properties|null} [calibrationReport] Envelope calibrationReport
+             * @property {"status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport"} [body] Envelope body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -72,9 +73,10 @@ export const fedfleet = $root.fedfleet = (() => {
              *   evalResult?: fedfleet.v1.EvalResult.$Shape|null;
              *   chunkRequest?: fedfleet.v1.ChunkRequest.$Shape|null;
              *   chunk?: fedfleet.v1.Chunk.$Shape|null;
+             *   calibrationReport?: fedfleet.v1.CalibrationReport.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "status"; status: fedfleet.v1.Status.$Shape; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "telemetry"; status?: null; telemetry: fedfleet.v1.Telemetry.$Shape; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "command"; status?: null; telemetry?: null; command: fedfleet.v1.Command.$Shape; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "commandResult"; status?: null; telemetry?: null; command?: null; commandResult: fedfleet.v1.CommandResult.$Shape; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "progress"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress: fedfleet.v1.Progress.$Shape; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "weightUpdate"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate: fedfleet.v1.WeightUpdate.$Shape; evalResult?: null; chunkRequest?: null; chunk?: null }|{ body?: "evalResult"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult: fedfleet.v1.EvalResult.$Shape; chunkRequest?: null; chunk?: null }|{ body?: "chunkRequest"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest: fedfleet.v1.ChunkRequest.$Shape; chunk?: null }|{ body?: "chunk"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk: fedfleet.v1.Chunk.$Shape })
+             *   ({ body?: undefined; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "status"; status: fedfleet.v1.Status.$Shape; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "telemetry"; status?: null; telemetry: fedfleet.v1.Telemetry.$Shape; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "command"; status?: null; telemetry?: null; command: fedfleet.v1.Command.$Shape; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "commandResult"; status?: null; telemetry?: null; command?: null; commandResult: fedfleet.v1.CommandResult.$Shape; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "progress"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress: fedfleet.v1.Progress.$Shape; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "weightUpdate"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate: fedfleet.v1.WeightUpdate.$Shape; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "evalResult"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult: fedfleet.v1.EvalResult.$Shape; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "chunkRequest"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest: fedfleet.v1.ChunkRequest.$Shape; chunk?: null; calibrationReport?: null }|{ body?: "chunk"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk: fedfleet.v1.Chunk.$Shape; calibrationReport?: null }|{ body?: "calibrationReport"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport: fedfleet.v1.CalibrationReport.$Shape })
              * )} fedfleet.v1.Envelope.$Shape
              */
 
@@ -189,17 +191,25 @@ export const fedfleet = $root.fedfleet = (() => {
              */
             Envelope.prototype.chunk = null;
 
+            /**
+             * Envelope calibrationReport.
+             * @member {fedfleet.v1.CalibrationReport.$Properties|null|undefined} calibrationReport
+             * @memberof fedfleet.v1.Envelope
+             * @instance
+             */
+            Envelope.prototype.calibrationReport = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Envelope body.
-             * @member {"status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|undefined} body
+             * @member {"status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport"|undefined} body
              * @memberof fedfleet.v1.Envelope
              * @instance
              */
             $Object.defineProperty(Envelope.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["status", "telemetry", "command", "commandResult", "progress", "weightUpdate", "evalResult", "chunkRequest", "chunk"]),
+                get: $util.oneOfGetter($oneOfFields = ["status", "telemetry", "command", "commandResult", "progress", "weightUpdate", "evalResult", "chunkRequest", "chunk", "calibrationReport"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -259,6 +269,8 @@ export const fedfleet = $root.fedfleet = (() => {
                     $root.fedfleet.v1.ChunkRequest.encode(message.chunkRequest, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
                 if (message.chunk != null && $Object.hasOwnProperty.call(message, "chunk"))
                     $root.fedfleet.v1.Chunk.encode(message.chunk, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
+                if (message.calibrationReport != null && $Object.hasOwnProperty.call(message, "calibrationReport"))
+                    $root.fedfleet.v1.CalibrationReport.encode(message.calibrationReport, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -393,6 +405,13 @@ export const fedfleet = $root.fedfleet = (() => {
                             message.body = "chunk";
                             continue;
                         }
+                    case 19: {
+                            if (wireType !== 2)
+                                break;
+                            message.calibrationReport = $root.fedfleet.v1.CalibrationReport.decode(reader, reader.size(), $undefined, _depth + 1, message.calibrationReport);
+                            message.body = "calibrationReport";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -489,6 +508,11 @@ export const fedfleet = $root.fedfleet = (() => {
                         throw $TypeError(".fedfleet.v1.Envelope.chunk: object expected");
                     message.chunk = $root.fedfleet.v1.Chunk.fromObject(object.chunk, _depth + 1);
                 }
+                if (object.calibrationReport != null) {
+                    if (!$util.isObject(object.calibrationReport))
+                        throw $TypeError(".fedfleet.v1.Envelope.calibrationReport: object expected");
+                    message.calibrationReport = $root.fedfleet.v1.CalibrationReport.fromObject(object.calibrationReport, _depth + 1);
+                }
                 return message;
             };
 
@@ -573,6 +597,11 @@ export const fedfleet = $root.fedfleet = (() => {
                     object.chunk = $root.fedfleet.v1.Chunk.toObject(message.chunk, options, _depth + 1);
                     if (options.oneofs)
                         object.body = "chunk";
+                }
+                if (message.calibrationReport != null && $Object.hasOwnProperty.call(message, "calibrationReport")) {
+                    object.calibrationReport = $root.fedfleet.v1.CalibrationReport.toObject(message.calibrationReport, options, _depth + 1);
+                    if (options.oneofs)
+                        object.body = "calibrationReport";
                 }
                 return object;
             };
@@ -3687,7 +3716,8 @@ export const fedfleet = $root.fedfleet = (() => {
              * @property {fedfleet.v1.Cancel.$Properties|null} [cancel] Command cancel
              * @property {fedfleet.v1.ConfigUpdate.$Properties|null} [config] Command config
              * @property {fedfleet.v1.DeployModel.$Properties|null} [deploy] Command deploy
-             * @property {"train"|"eval"|"cancel"|"config"|"deploy"} [kind] Command kind
+             * @property {fedfleet.v1.CalibrateTask.$Properties|null} [calibrate] Command calibrate
+             * @property {"train"|"eval"|"cancel"|"config"|"deploy"|"calibrate"} [kind] Command kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3708,9 +3738,10 @@ export const fedfleet = $root.fedfleet = (() => {
              *   cancel?: fedfleet.v1.Cancel.$Shape|null;
              *   config?: fedfleet.v1.ConfigUpdate.$Shape|null;
              *   deploy?: fedfleet.v1.DeployModel.$Shape|null;
+             *   calibrate?: fedfleet.v1.CalibrateTask.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null }|{ kind?: "train"; train: fedfleet.v1.TrainTask.$Shape; "eval"?: null; cancel?: null; config?: null; deploy?: null }|{ kind?: "eval"; train?: null; "eval": fedfleet.v1.EvalTask.$Shape; cancel?: null; config?: null; deploy?: null }|{ kind?: "cancel"; train?: null; "eval"?: null; cancel: fedfleet.v1.Cancel.$Shape; config?: null; deploy?: null }|{ kind?: "config"; train?: null; "eval"?: null; cancel?: null; config: fedfleet.v1.ConfigUpdate.$Shape; deploy?: null }|{ kind?: "deploy"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy: fedfleet.v1.DeployModel.$Shape })
+             *   ({ kind?: undefined; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "train"; train: fedfleet.v1.TrainTask.$Shape; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "eval"; train?: null; "eval": fedfleet.v1.EvalTask.$Shape; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "cancel"; train?: null; "eval"?: null; cancel: fedfleet.v1.Cancel.$Shape; config?: null; deploy?: null; calibrate?: null }|{ kind?: "config"; train?: null; "eval"?: null; cancel?: null; config: fedfleet.v1.ConfigUpdate.$Shape; deploy?: null; calibrate?: null }|{ kind?: "deploy"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy: fedfleet.v1.DeployModel.$Shape; calibrate?: null }|{ kind?: "calibrate"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate: fedfleet.v1.CalibrateTask.$Shape })
              * )} fedfleet.v1.Command.$Shape
              */
 
@@ -3777,17 +3808,25 @@ export const fedfleet = $root.fedfleet = (() => {
              */
             Command.prototype.deploy = null;
 
+            /**
+             * Command calibrate.
+             * @member {fedfleet.v1.CalibrateTask.$Properties|null|undefined} calibrate
+             * @memberof fedfleet.v1.Command
+             * @instance
+             */
+            Command.prototype.calibrate = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Command kind.
-             * @member {"train"|"eval"|"cancel"|"config"|"deploy"|undefined} kind
+             * @member {"train"|"eval"|"cancel"|"config"|"deploy"|"calibrate"|undefined} kind
              * @memberof fedfleet.v1.Command
              * @instance
              */
             $Object.defineProperty(Command.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["train", "eval", "cancel", "config", "deploy"]),
+                get: $util.oneOfGetter($oneOfFields = ["train", "eval", "cancel", "config", "deploy", "calibrate"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -3835,6 +3874,8 @@ export const fedfleet = $root.fedfleet = (() => {
                     $root.fedfleet.v1.ConfigUpdate.encode(message.config, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
                 if (message.deploy != null && $Object.hasOwnProperty.call(message, "deploy"))
                     $root.fedfleet.v1.DeployModel.encode(message.deploy, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                if (message.calibrate != null && $Object.hasOwnProperty.call(message, "calibrate"))
+                    $root.fedfleet.v1.CalibrateTask.encode(message.calibrate, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3923,6 +3964,13 @@ export const fedfleet = $root.fedfleet = (() => {
                             message.kind = "deploy";
                             continue;
                         }
+                    case 15: {
+                            if (wireType !== 2)
+                                break;
+                            message.calibrate = $root.fedfleet.v1.CalibrateTask.decode(reader, reader.size(), $undefined, _depth + 1, message.calibrate);
+                            message.kind = "calibrate";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3986,6 +4034,11 @@ export const fedfleet = $root.fedfleet = (() => {
                         throw $TypeError(".fedfleet.v1.Command.deploy: object expected");
                     message.deploy = $root.fedfleet.v1.DeployModel.fromObject(object.deploy, _depth + 1);
                 }
+                if (object.calibrate != null) {
+                    if (!$util.isObject(object.calibrate))
+                        throw $TypeError(".fedfleet.v1.Command.calibrate: object expected");
+                    message.calibrate = $root.fedfleet.v1.CalibrateTask.fromObject(object.calibrate, _depth + 1);
+                }
                 return message;
             };
 
@@ -4034,6 +4087,11 @@ export const fedfleet = $root.fedfleet = (() => {
                     object.deploy = $root.fedfleet.v1.DeployModel.toObject(message.deploy, options, _depth + 1);
                     if (options.oneofs)
                         object.kind = "deploy";
+                }
+                if (message.calibrate != null && $Object.hasOwnProperty.call(message, "calibrate")) {
+                    object.calibrate = $root.fedfleet.v1.CalibrateTask.toObject(message.calibrate, options, _depth + 1);
+                    if (options.oneofs)
+                        object.kind = "calibrate";
                 }
                 return object;
             };
@@ -4945,6 +5003,351 @@ export const fedfleet = $root.fedfleet = (() => {
             };
 
             return EvalTask;
+        })();
+
+        v1.CalibrateTask = (function() {
+
+            /**
+             * Properties of a CalibrateTask.
+             * @typedef {Object} fedfleet.v1.CalibrateTask.$Properties
+             * @property {string|null} [jobId] CalibrateTask jobId
+             * @property {fedfleet.v1.ModelRef.$Properties|null} [model] CalibrateTask model
+             * @property {number|null} [deadlineAtMs] CalibrateTask deadlineAtMs
+             * @property {number|null} [histogramBins] CalibrateTask histogramBins
+             * @property {number|null} [maxExamples] CalibrateTask maxExamples
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CalibrateTask.
+             * @memberof fedfleet.v1
+             * @interface ICalibrateTask
+             * @augments fedfleet.v1.CalibrateTask.$Properties
+             * @deprecated Use fedfleet.v1.CalibrateTask.$Properties instead.
+             */
+
+            /**
+             * Shape of a CalibrateTask.
+             * @typedef {fedfleet.v1.CalibrateTask.$Properties} fedfleet.v1.CalibrateTask.$Shape
+             */
+
+            /**
+             * Constructs a new CalibrateTask.
+             * @memberof fedfleet.v1
+             * @classdesc Represents a CalibrateTask.
+             * @constructor
+             * @param {fedfleet.v1.CalibrateTask.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CalibrateTask = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CalibrateTask jobId.
+             * @member {string} jobId
+             * @memberof fedfleet.v1.CalibrateTask
+             * @instance
+             */
+            CalibrateTask.prototype.jobId = "";
+
+            /**
+             * CalibrateTask model.
+             * @member {fedfleet.v1.ModelRef.$Properties|null|undefined} model
+             * @memberof fedfleet.v1.CalibrateTask
+             * @instance
+             */
+            CalibrateTask.prototype.model = null;
+
+            /**
+             * CalibrateTask deadlineAtMs.
+             * @member {number} deadlineAtMs
+             * @memberof fedfleet.v1.CalibrateTask
+             * @instance
+             */
+            CalibrateTask.prototype.deadlineAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CalibrateTask histogramBins.
+             * @member {number} histogramBins
+             * @memberof fedfleet.v1.CalibrateTask
+             * @instance
+             */
+            CalibrateTask.prototype.histogramBins = 0;
+
+            /**
+             * CalibrateTask maxExamples.
+             * @member {number} maxExamples
+             * @memberof fedfleet.v1.CalibrateTask
+             * @instance
+             */
+            CalibrateTask.prototype.maxExamples = 0;
+
+            /**
+             * Creates a new CalibrateTask instance using the specified properties.
+             * @function create
+             * @memberof fedfleet.v1.CalibrateTask
+             * @static
+             * @param {fedfleet.v1.CalibrateTask.$Properties=} [properties] Properties to set
+             * @returns {fedfleet.v1.CalibrateTask} CalibrateTask instance
+             * @type {{
+             *   (properties: fedfleet.v1.CalibrateTask.$Shape): fedfleet.v1.CalibrateTask & fedfleet.v1.CalibrateTask.$Shape;
+             *   (properties?: fedfleet.v1.CalibrateTask.$Properties): fedfleet.v1.CalibrateTask;
+             * }}
+             */
+            CalibrateTask.create = function(properties) {
+                return new CalibrateTask(properties);
+            };
+
+            /**
+             * Encodes the specified CalibrateTask message. Does not implicitly {@link fedfleet.v1.CalibrateTask.verify|verify} messages.
+             * @function encode
+             * @memberof fedfleet.v1.CalibrateTask
+             * @static
+             * @param {fedfleet.v1.CalibrateTask.$Properties} message CalibrateTask message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CalibrateTask.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.jobId != null && $Object.hasOwnProperty.call(message, "jobId") && message.jobId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.jobId);
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model"))
+                    $root.fedfleet.v1.ModelRef.encode(message.model, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.deadlineAtMs != null && $Object.hasOwnProperty.call(message, "deadlineAtMs") && (typeof message.deadlineAtMs === "object" ? message.deadlineAtMs.low || message.deadlineAtMs.high : message.deadlineAtMs !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.deadlineAtMs);
+                if (message.histogramBins != null && $Object.hasOwnProperty.call(message, "histogramBins") && message.histogramBins !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.histogramBins);
+                if (message.maxExamples != null && $Object.hasOwnProperty.call(message, "maxExamples") && message.maxExamples !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.maxExamples);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CalibrateTask message from the specified reader or buffer.
+             * @function decode
+             * @memberof fedfleet.v1.CalibrateTask
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {fedfleet.v1.CalibrateTask & fedfleet.v1.CalibrateTask.$Shape} CalibrateTask
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CalibrateTask.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.fedfleet.v1.CalibrateTask();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.jobId = value;
+                            else
+                                delete message.jobId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.model = $root.fedfleet.v1.ModelRef.decode(reader, reader.size(), $undefined, _depth + 1, message.model);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.deadlineAtMs = value;
+                            else
+                                delete message.deadlineAtMs;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.histogramBins = value;
+                            else
+                                delete message.histogramBins;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxExamples = value;
+                            else
+                                delete message.maxExamples;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CalibrateTask message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof fedfleet.v1.CalibrateTask
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {fedfleet.v1.CalibrateTask} CalibrateTask
+             */
+            CalibrateTask.fromObject = function (object, _depth) {
+                if (object instanceof $root.fedfleet.v1.CalibrateTask)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".fedfleet.v1.CalibrateTask: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.fedfleet.v1.CalibrateTask();
+                if (object.jobId != null)
+                    if (typeof object.jobId !== "string" || object.jobId.length)
+                        message.jobId = $String(object.jobId);
+                if (object.model != null) {
+                    if (!$util.isObject(object.model))
+                        throw $TypeError(".fedfleet.v1.CalibrateTask.model: object expected");
+                    message.model = $root.fedfleet.v1.ModelRef.fromObject(object.model, _depth + 1);
+                }
+                if (object.deadlineAtMs != null)
+                    if (typeof object.deadlineAtMs === "object" ? object.deadlineAtMs.low || object.deadlineAtMs.high : $Number(object.deadlineAtMs) !== 0)
+                        if ($util.Long)
+                            message.deadlineAtMs = $util.Long.fromValue(object.deadlineAtMs, true);
+                        else if (typeof object.deadlineAtMs === "string")
+                            message.deadlineAtMs = $parseInt(object.deadlineAtMs, 10);
+                        else if (typeof object.deadlineAtMs === "number")
+                            message.deadlineAtMs = object.deadlineAtMs;
+                        else if (typeof object.deadlineAtMs === "object")
+                            message.deadlineAtMs = new $util.LongBits(object.deadlineAtMs.low >>> 0, object.deadlineAtMs.high >>> 0).toNumber(true);
+                if (object.histogramBins != null)
+                    if ($Number(object.histogramBins) !== 0)
+                        message.histogramBins = object.histogramBins >>> 0;
+                if (object.maxExamples != null)
+                    if ($Number(object.maxExamples) !== 0)
+                        message.maxExamples = object.maxExamples >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CalibrateTask message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof fedfleet.v1.CalibrateTask
+             * @static
+             * @param {fedfleet.v1.CalibrateTask} message CalibrateTask
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CalibrateTask.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.jobId = "";
+                    object.model = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.deadlineAtMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.deadlineAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.histogramBins = 0;
+                    object.maxExamples = 0;
+                }
+                if (message.jobId != null && $Object.hasOwnProperty.call(message, "jobId"))
+                    object.jobId = message.jobId;
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model"))
+                    object.model = $root.fedfleet.v1.ModelRef.toObject(message.model, options, _depth + 1);
+                if (message.deadlineAtMs != null && $Object.hasOwnProperty.call(message, "deadlineAtMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.deadlineAtMs = typeof message.deadlineAtMs === "number" ? $BigInt(message.deadlineAtMs) : $util.Long.fromBits(message.deadlineAtMs.low >>> 0, message.deadlineAtMs.high >>> 0, true).toBigInt();
+                    else if (typeof message.deadlineAtMs === "number")
+                        object.deadlineAtMs = options.longs === $String ? $String(message.deadlineAtMs) : message.deadlineAtMs;
+                    else
+                        object.deadlineAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.deadlineAtMs) : options.longs === $Number ? new $util.LongBits(message.deadlineAtMs.low >>> 0, message.deadlineAtMs.high >>> 0).toNumber(true) : message.deadlineAtMs;
+                if (message.histogramBins != null && $Object.hasOwnProperty.call(message, "histogramBins"))
+                    object.histogramBins = message.histogramBins;
+                if (message.maxExamples != null && $Object.hasOwnProperty.call(message, "maxExamples"))
+                    object.maxExamples = message.maxExamples;
+                return object;
+            };
+
+            /**
+             * Converts this CalibrateTask to JSON.
+             * @function toJSON
+             * @memberof fedfleet.v1.CalibrateTask
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CalibrateTask.prototype.toJSON = function() {
+                return CalibrateTask.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CalibrateTask
+             * @function getTypeUrl
+             * @memberof fedfleet.v1.CalibrateTask
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CalibrateTask.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/fedfleet.v1.CalibrateTask";
+            };
+
+            return CalibrateTask;
         })();
 
         v1.Cancel = (function() {
@@ -7667,6 +8070,804 @@ export const fedfleet = $root.fedfleet = (() => {
             };
 
             return EvalResult;
+        })();
+
+        v1.TensorStats = (function() {
+
+            /**
+             * Properties of a TensorStats.
+             * @typedef {Object} fedfleet.v1.TensorStats.$Properties
+             * @property {string|null} [name] TensorStats name
+             * @property {number|null} [min] TensorStats min
+             * @property {number|null} [max] TensorStats max
+             * @property {number|null} [count] TensorStats count
+             * @property {number|null} [binWidthLog2] TensorStats binWidthLog2
+             * @property {number|null} [firstBin] TensorStats firstBin
+             * @property {Array.<number>|null} [counts] TensorStats counts
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TensorStats.
+             * @memberof fedfleet.v1
+             * @interface ITensorStats
+             * @augments fedfleet.v1.TensorStats.$Properties
+             * @deprecated Use fedfleet.v1.TensorStats.$Properties instead.
+             */
+
+            /**
+             * Shape of a TensorStats.
+             * @typedef {fedfleet.v1.TensorStats.$Properties} fedfleet.v1.TensorStats.$Shape
+             */
+
+            /**
+             * Constructs a new TensorStats.
+             * @memberof fedfleet.v1
+             * @classdesc Represents a TensorStats.
+             * @constructor
+             * @param {fedfleet.v1.TensorStats.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TensorStats = function (properties) {
+                this.counts = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * TensorStats name.
+             * @member {string} name
+             * @memberof fedfleet.v1.TensorStats
+             * @instance
+             */
+            TensorStats.prototype.name = "";
+
+            /**
+             * TensorStats min.
+             * @member {number} min
+             * @memberof fedfleet.v1.TensorStats
+             * @instance
+             */
+            TensorStats.prototype.min = 0;
+
+            /**
+             * TensorStats max.
+             * @member {number} max
+             * @memberof fedfleet.v1.TensorStats
+             * @instance
+             */
+            TensorStats.prototype.max = 0;
+
+            /**
+             * TensorStats count.
+             * @member {number} count
+             * @memberof fedfleet.v1.TensorStats
+             * @instance
+             */
+            TensorStats.prototype.count = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * TensorStats binWidthLog2.
+             * @member {number} binWidthLog2
+             * @memberof fedfleet.v1.TensorStats
+             * @instance
+             */
+            TensorStats.prototype.binWidthLog2 = 0;
+
+            /**
+             * TensorStats firstBin.
+             * @member {number} firstBin
+             * @memberof fedfleet.v1.TensorStats
+             * @instance
+             */
+            TensorStats.prototype.firstBin = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * TensorStats counts.
+             * @member {Array.<number>} counts
+             * @memberof fedfleet.v1.TensorStats
+             * @instance
+             */
+            TensorStats.prototype.counts = $util.emptyArray;
+
+            /**
+             * Creates a new TensorStats instance using the specified properties.
+             * @function create
+             * @memberof fedfleet.v1.TensorStats
+             * @static
+             * @param {fedfleet.v1.TensorStats.$Properties=} [properties] Properties to set
+             * @returns {fedfleet.v1.TensorStats} TensorStats instance
+             * @type {{
+             *   (properties: fedfleet.v1.TensorStats.$Shape): fedfleet.v1.TensorStats & fedfleet.v1.TensorStats.$Shape;
+             *   (properties?: fedfleet.v1.TensorStats.$Properties): fedfleet.v1.TensorStats;
+             * }}
+             */
+            TensorStats.create = function(properties) {
+                return new TensorStats(properties);
+            };
+
+            /**
+             * Encodes the specified TensorStats message. Does not implicitly {@link fedfleet.v1.TensorStats.verify|verify} messages.
+             * @function encode
+             * @memberof fedfleet.v1.TensorStats
+             * @static
+             * @param {fedfleet.v1.TensorStats.$Properties} message TensorStats message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TensorStats.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.min != null && $Object.hasOwnProperty.call(message, "min") && !$Object.is(message.min, 0))
+                    writer.uint32(/* id 2, wireType 5 =*/21).float(message.min);
+                if (message.max != null && $Object.hasOwnProperty.call(message, "max") && !$Object.is(message.max, 0))
+                    writer.uint32(/* id 3, wireType 5 =*/29).float(message.max);
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && (typeof message.count === "object" ? message.count.low || message.count.high : message.count !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.count);
+                if (message.binWidthLog2 != null && $Object.hasOwnProperty.call(message, "binWidthLog2") && message.binWidthLog2 !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).sint32(message.binWidthLog2);
+                if (message.firstBin != null && $Object.hasOwnProperty.call(message, "firstBin") && (typeof message.firstBin === "object" ? message.firstBin.low || message.firstBin.high : message.firstBin !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).sint64(message.firstBin);
+                if (message.counts != null && message.counts.length)
+                    writer.uint32(/* id 7, wireType 2 =*/58).uint64s(message.counts);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a TensorStats message from the specified reader or buffer.
+             * @function decode
+             * @memberof fedfleet.v1.TensorStats
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {fedfleet.v1.TensorStats & fedfleet.v1.TensorStats.$Shape} TensorStats
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TensorStats.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.fedfleet.v1.TensorStats();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 5)
+                                break;
+                            if (!$Object.is(value = reader.float(), 0))
+                                message.min = value;
+                            else
+                                delete message.min;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 5)
+                                break;
+                            if (!$Object.is(value = reader.float(), 0))
+                                message.max = value;
+                            else
+                                delete message.max;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.sint32())
+                                message.binWidthLog2 = value;
+                            else
+                                delete message.binWidthLog2;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.sint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.firstBin = value;
+                            else
+                                delete message.firstBin;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType === 2) {
+                                if (!(message.counts && message.counts.length))
+                                    message.counts = [];
+                                reader.uint64s(message.counts);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.counts && message.counts.length))
+                                message.counts = [];
+                            message.counts.push(reader.uint64());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a TensorStats message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof fedfleet.v1.TensorStats
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {fedfleet.v1.TensorStats} TensorStats
+             */
+            TensorStats.fromObject = function (object, _depth) {
+                if (object instanceof $root.fedfleet.v1.TensorStats)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".fedfleet.v1.TensorStats: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.fedfleet.v1.TensorStats();
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.min != null)
+                    if (!$Object.is($Number(object.min), 0))
+                        message.min = $Number(object.min);
+                if (object.max != null)
+                    if (!$Object.is($Number(object.max), 0))
+                        message.max = $Number(object.max);
+                if (object.count != null)
+                    if (typeof object.count === "object" ? object.count.low || object.count.high : $Number(object.count) !== 0)
+                        if ($util.Long)
+                            message.count = $util.Long.fromValue(object.count, true);
+                        else if (typeof object.count === "string")
+                            message.count = $parseInt(object.count, 10);
+                        else if (typeof object.count === "number")
+                            message.count = object.count;
+                        else if (typeof object.count === "object")
+                            message.count = new $util.LongBits(object.count.low >>> 0, object.count.high >>> 0).toNumber(true);
+                if (object.binWidthLog2 != null)
+                    if ($Number(object.binWidthLog2) !== 0)
+                        message.binWidthLog2 = object.binWidthLog2 | 0;
+                if (object.firstBin != null)
+                    if (typeof object.firstBin === "object" ? object.firstBin.low || object.firstBin.high : $Number(object.firstBin) !== 0)
+                        if ($util.Long)
+                            message.firstBin = $util.Long.fromValue(object.firstBin, false);
+                        else if (typeof object.firstBin === "string")
+                            message.firstBin = $parseInt(object.firstBin, 10);
+                        else if (typeof object.firstBin === "number")
+                            message.firstBin = object.firstBin;
+                        else if (typeof object.firstBin === "object")
+                            message.firstBin = new $util.LongBits(object.firstBin.low >>> 0, object.firstBin.high >>> 0).toNumber();
+                if (object.counts) {
+                    if (!$Array.isArray(object.counts))
+                        throw $TypeError(".fedfleet.v1.TensorStats.counts: array expected");
+                    message.counts = $Array(object.counts.length);
+                    for (let i = 0; i < object.counts.length; ++i)
+                        if ($util.Long)
+                            message.counts[i] = $util.Long.fromValue(object.counts[i], true);
+                        else if (typeof object.counts[i] === "string")
+                            message.counts[i] = $parseInt(object.counts[i], 10);
+                        else if (typeof object.counts[i] === "number")
+                            message.counts[i] = object.counts[i];
+                        else if (typeof object.counts[i] === "object")
+                            message.counts[i] = new $util.LongBits(object.counts[i].low >>> 0, object.counts[i].high >>> 0).toNumber(true);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a TensorStats message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof fedfleet.v1.TensorStats
+             * @static
+             * @param {fedfleet.v1.TensorStats} message TensorStats
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            TensorStats.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.counts = [];
+                if (options.defaults) {
+                    object.name = "";
+                    object.min = 0;
+                    object.max = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.count = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.count = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.binWidthLog2 = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.firstBin = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.firstBin = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.min != null && $Object.hasOwnProperty.call(message, "min"))
+                    object.min = options.json && !$isFinite(message.min) ? $String(message.min) : message.min;
+                if (message.max != null && $Object.hasOwnProperty.call(message, "max"))
+                    object.max = options.json && !$isFinite(message.max) ? $String(message.max) : message.max;
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.count = typeof message.count === "number" ? $BigInt(message.count) : $util.Long.fromBits(message.count.low >>> 0, message.count.high >>> 0, true).toBigInt();
+                    else if (typeof message.count === "number")
+                        object.count = options.longs === $String ? $String(message.count) : message.count;
+                    else
+                        object.count = options.longs === $String ? $util.Long.prototype.toString.call(message.count) : options.longs === $Number ? new $util.LongBits(message.count.low >>> 0, message.count.high >>> 0).toNumber(true) : message.count;
+                if (message.binWidthLog2 != null && $Object.hasOwnProperty.call(message, "binWidthLog2"))
+                    object.binWidthLog2 = message.binWidthLog2;
+                if (message.firstBin != null && $Object.hasOwnProperty.call(message, "firstBin"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.firstBin = typeof message.firstBin === "number" ? $BigInt(message.firstBin) : $util.Long.fromBits(message.firstBin.low >>> 0, message.firstBin.high >>> 0, false).toBigInt();
+                    else if (typeof message.firstBin === "number")
+                        object.firstBin = options.longs === $String ? $String(message.firstBin) : message.firstBin;
+                    else
+                        object.firstBin = options.longs === $String ? $util.Long.prototype.toString.call(message.firstBin) : options.longs === $Number ? new $util.LongBits(message.firstBin.low >>> 0, message.firstBin.high >>> 0).toNumber() : message.firstBin;
+                if (message.counts && message.counts.length) {
+                    object.counts = $Array(message.counts.length);
+                    for (let j = 0; j < message.counts.length; ++j)
+                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                            object.counts[j] = typeof message.counts[j] === "number" ? $BigInt(message.counts[j]) : $util.Long.fromBits(message.counts[j].low >>> 0, message.counts[j].high >>> 0, true).toBigInt();
+                        else if (typeof message.counts[j] === "number")
+                            object.counts[j] = options.longs === $String ? $String(message.counts[j]) : message.counts[j];
+                        else
+                            object.counts[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.counts[j]) : options.longs === $Number ? new $util.LongBits(message.counts[j].low >>> 0, message.counts[j].high >>> 0).toNumber(true) : message.counts[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this TensorStats to JSON.
+             * @function toJSON
+             * @memberof fedfleet.v1.TensorStats
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            TensorStats.prototype.toJSON = function() {
+                return TensorStats.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for TensorStats
+             * @function getTypeUrl
+             * @memberof fedfleet.v1.TensorStats
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TensorStats.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/fedfleet.v1.TensorStats";
+            };
+
+            return TensorStats;
+        })();
+
+        v1.CalibrationReport = (function() {
+
+            /**
+             * Properties of a CalibrationReport.
+             * @typedef {Object} fedfleet.v1.CalibrationReport.$Properties
+             * @property {string|null} [jobId] CalibrationReport jobId
+             * @property {string|null} [commandId] CalibrationReport commandId
+             * @property {string|null} [versionId] CalibrationReport versionId
+             * @property {number|null} [exampleCount] CalibrationReport exampleCount
+             * @property {Array.<fedfleet.v1.TensorStats.$Properties>|null} [tensors] CalibrationReport tensors
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CalibrationReport.
+             * @memberof fedfleet.v1
+             * @interface ICalibrationReport
+             * @augments fedfleet.v1.CalibrationReport.$Properties
+             * @deprecated Use fedfleet.v1.CalibrationReport.$Properties instead.
+             */
+
+            /**
+             * Shape of a CalibrationReport.
+             * @typedef {fedfleet.v1.CalibrationReport.$Properties} fedfleet.v1.CalibrationReport.$Shape
+             */
+
+            /**
+             * Constructs a new CalibrationReport.
+             * @memberof fedfleet.v1
+             * @classdesc Represents a CalibrationReport.
+             * @constructor
+             * @param {fedfleet.v1.CalibrationReport.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CalibrationReport = function (properties) {
+                this.tensors = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CalibrationReport jobId.
+             * @member {string} jobId
+             * @memberof fedfleet.v1.CalibrationReport
+             * @instance
+             */
+            CalibrationReport.prototype.jobId = "";
+
+            /**
+             * CalibrationReport commandId.
+             * @member {string} commandId
+             * @memberof fedfleet.v1.CalibrationReport
+             * @instance
+             */
+            CalibrationReport.prototype.commandId = "";
+
+            /**
+             * CalibrationReport versionId.
+             * @member {string} versionId
+             * @memberof fedfleet.v1.CalibrationReport
+             * @instance
+             */
+            CalibrationReport.prototype.versionId = "";
+
+            /**
+             * CalibrationReport exampleCount.
+             * @member {number} exampleCount
+             * @memberof fedfleet.v1.CalibrationReport
+             * @instance
+             */
+            CalibrationReport.prototype.exampleCount = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CalibrationReport tensors.
+             * @member {Array.<fedfleet.v1.TensorStats.$Properties>} tensors
+             * @memberof fedfleet.v1.CalibrationReport
+             * @instance
+             */
+            CalibrationReport.prototype.tensors = $util.emptyArray;
+
+            /**
+             * Creates a new CalibrationReport instance using the specified properties.
+             * @function create
+             * @memberof fedfleet.v1.CalibrationReport
+             * @static
+             * @param {fedfleet.v1.CalibrationReport.$Properties=} [properties] Properties to set
+             * @returns {fedfleet.v1.CalibrationReport} CalibrationReport instance
+             * @type {{
+             *   (properties: fedfleet.v1.CalibrationReport.$Shape): fedfleet.v1.CalibrationReport & fedfleet.v1.CalibrationReport.$Shape;
+             *   (properties?: fedfleet.v1.CalibrationReport.$Properties): fedfleet.v1.CalibrationReport;
+             * }}
+             */
+            CalibrationReport.create = function(properties) {
+                return new CalibrationReport(properties);
+            };
+
+            /**
+             * Encodes the specified CalibrationReport message. Does not implicitly {@link fedfleet.v1.CalibrationReport.verify|verify} messages.
+             * @function encode
+             * @memberof fedfleet.v1.CalibrationReport
+             * @static
+             * @param {fedfleet.v1.CalibrationReport.$Properties} message CalibrationReport message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CalibrationReport.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.jobId != null && $Object.hasOwnProperty.call(message, "jobId") && message.jobId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.jobId);
+                if (message.commandId != null && $Object.hasOwnProperty.call(message, "commandId") && message.commandId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.commandId);
+                if (message.versionId != null && $Object.hasOwnProperty.call(message, "versionId") && message.versionId !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.versionId);
+                if (message.exampleCount != null && $Object.hasOwnProperty.call(message, "exampleCount") && (typeof message.exampleCount === "object" ? message.exampleCount.low || message.exampleCount.high : message.exampleCount !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.exampleCount);
+                if (message.tensors != null && message.tensors.length)
+                    for (let i = 0; i < message.tensors.length; ++i)
+                        $root.fedfleet.v1.TensorStats.encode(message.tensors[i], writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CalibrationReport message from the specified reader or buffer.
+             * @function decode
+             * @memberof fedfleet.v1.CalibrationReport
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {fedfleet.v1.CalibrationReport & fedfleet.v1.CalibrationReport.$Shape} CalibrationReport
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CalibrationReport.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.fedfleet.v1.CalibrationReport();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.jobId = value;
+                            else
+                                delete message.jobId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.commandId = value;
+                            else
+                                delete message.commandId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.versionId = value;
+                            else
+                                delete message.versionId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.exampleCount = value;
+                            else
+                                delete message.exampleCount;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.tensors && message.tensors.length))
+                                message.tensors = [];
+                            message.tensors.push($root.fedfleet.v1.TensorStats.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CalibrationReport message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof fedfleet.v1.CalibrationReport
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {fedfleet.v1.CalibrationReport} CalibrationReport
+             */
+            CalibrationReport.fromObject = function (object, _depth) {
+                if (object instanceof $root.fedfleet.v1.CalibrationReport)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".fedfleet.v1.CalibrationReport: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.fedfleet.v1.CalibrationReport();
+                if (object.jobId != null)
+                    if (typeof object.jobId !== "string" || object.jobId.length)
+                        message.jobId = $String(object.jobId);
+                if (object.commandId != null)
+                    if (typeof object.commandId !== "string" || object.commandId.length)
+                        message.commandId = $String(object.commandId);
+                if (object.versionId != null)
+                    if (typeof object.versionId !== "string" || object.versionId.length)
+                        message.versionId = $String(object.versionId);
+                if (object.exampleCount != null)
+                    if (typeof object.exampleCount === "object" ? object.exampleCount.low || object.exampleCount.high : $Number(object.exampleCount) !== 0)
+                        if ($util.Long)
+                            message.exampleCount = $util.Long.fromValue(object.exampleCount, true);
+                        else if (typeof object.exampleCount === "string")
+                            message.exampleCount = $parseInt(object.exampleCount, 10);
+                        else if (typeof object.exampleCount === "number")
+                            message.exampleCount = object.exampleCount;
+                        else if (typeof object.exampleCount === "object")
+                            message.exampleCount = new $util.LongBits(object.exampleCount.low >>> 0, object.exampleCount.high >>> 0).toNumber(true);
+                if (object.tensors) {
+                    if (!$Array.isArray(object.tensors))
+                        throw $TypeError(".fedfleet.v1.CalibrationReport.tensors: array expected");
+                    message.tensors = $Array(object.tensors.length);
+                    for (let i = 0; i < object.tensors.length; ++i) {
+                        if (!$util.isObject(object.tensors[i]))
+                            throw $TypeError(".fedfleet.v1.CalibrationReport.tensors: object expected");
+                        message.tensors[i] = $root.fedfleet.v1.TensorStats.fromObject(object.tensors[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CalibrationReport message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof fedfleet.v1.CalibrationReport
+             * @static
+             * @param {fedfleet.v1.CalibrationReport} message CalibrationReport
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CalibrationReport.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.tensors = [];
+                if (options.defaults) {
+                    object.jobId = "";
+                    object.commandId = "";
+                    object.versionId = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.exampleCount = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.exampleCount = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.jobId != null && $Object.hasOwnProperty.call(message, "jobId"))
+                    object.jobId = message.jobId;
+                if (message.commandId != null && $Object.hasOwnProperty.call(message, "commandId"))
+                    object.commandId = message.commandId;
+                if (message.versionId != null && $Object.hasOwnProperty.call(message, "versionId"))
+                    object.versionId = message.versionId;
+                if (message.exampleCount != null && $Object.hasOwnProperty.call(message, "exampleCount"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.exampleCount = typeof message.exampleCount === "number" ? $BigInt(message.exampleCount) : $util.Long.fromBits(message.exampleCount.low >>> 0, message.exampleCount.high >>> 0, true).toBigInt();
+                    else if (typeof message.exampleCount === "number")
+                        object.exampleCount = options.longs === $String ? $String(message.exampleCount) : message.exampleCount;
+                    else
+                        object.exampleCount = options.longs === $String ? $util.Long.prototype.toString.call(message.exampleCount) : options.longs === $Number ? new $util.LongBits(message.exampleCount.low >>> 0, message.exampleCount.high >>> 0).toNumber(true) : message.exampleCount;
+                if (message.tensors && message.tensors.length) {
+                    object.tensors = $Array(message.tensors.length);
+                    for (let j = 0; j < message.tensors.length; ++j)
+                        object.tensors[j] = $root.fedfleet.v1.TensorStats.toObject(message.tensors[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this CalibrationReport to JSON.
+             * @function toJSON
+             * @memberof fedfleet.v1.CalibrationReport
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CalibrationReport.prototype.toJSON = function() {
+                return CalibrationReport.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CalibrationReport
+             * @function getTypeUrl
+             * @memberof fedfleet.v1.CalibrationReport
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CalibrationReport.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/fedfleet.v1.CalibrationReport";
+            };
+
+            return CalibrationReport;
         })();
 
         v1.ChunkRequest = (function() {

@@ -14,6 +14,7 @@ export const WeightUpdate = v1.WeightUpdate;
 export const EvalResult = v1.EvalResult;
 export const ChunkRequest = v1.ChunkRequest;
 export const Chunk = v1.Chunk;
+export const CalibrationReport = v1.CalibrationReport;
 export const ModelBlob = v1.ModelBlob;
 export const ModelRef = v1.ModelRef;
 export const Tensor = v1.Tensor;
@@ -39,6 +40,9 @@ export type HardwareProfileProps = fedfleet.v1.HardwareProfile.$Properties;
 export type TrainTaskProps = fedfleet.v1.TrainTask.$Properties;
 export type EvalTaskProps = fedfleet.v1.EvalTask.$Properties;
 export type TrainMetricsProps = fedfleet.v1.TrainMetrics.$Properties;
+export type CalibrateTaskProps = fedfleet.v1.CalibrateTask.$Properties;
+export type CalibrationReportProps = fedfleet.v1.CalibrationReport.$Properties;
+export type TensorStatsProps = fedfleet.v1.TensorStats.$Properties;
 
 /** Names of the Envelope `body` oneof. */
 export type BodyKind = NonNullable<fedfleet.v1.Envelope['body']>;

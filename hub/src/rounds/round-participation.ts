@@ -100,7 +100,7 @@ export function createRoundParticipation(deps: RoundParticipationDeps): RoundPar
       const { commandId } = sent.command;
       if (commandId === participant.evalCommandId) {
         if (reply.kind === 'eval') onEvalResult(participant, reply.result);
-        else if (endedState(reply.result)) evaluationEnded(participant);
+        else if (reply.kind === 'result' && endedState(reply.result)) evaluationEnded(participant);
       } else if (commandId === participant.commandId && reply.kind === 'result') {
         onTrainResult(participant, reply.result);
       }

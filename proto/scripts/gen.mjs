@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Regenerates proto/generated/ from proto/fleet.proto with protobufjs-cli (static module + TypeScript
 // declarations). `--check` regenerates into a temporary folder and fails if anything differs from what is
-// checked in, so CI catches hand edits and forgotten regenerations.
+// checked in, so CI catches hand edits and forgotten regenerations. It then does the same for the TFLite flatbuffer
+// bindings (gen-tflite.mjs: proto/tflite/schema.fbs → proto/generated/tflite/, needs flatc).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { generateTflite } from './gen-tflite.mjs';
 
 const require = createRequire(import.meta.url);
 const protoDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,9 +42,10 @@ try {
     });
     if (stale.length > 0) {
       console.error(`proto/generated is out of date (${stale.map(([n]) => n).join(', ')}): run \`npm run proto:gen\``);
-      process.exit(1);
+      process.exitCode = 1;
+    } else {
+      console.log('proto/generated is up to date');
     }
-    console.log('proto/generated is up to date');
   } else {
     mkdirSync(outDir, { recursive: true });
     for (const [name, text] of Object.entries(files)) writeFileSync(join(outDir, name), text);
@@ -51,3 +54,5 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+// The TFLite flatbuffer bindings (proto/tflite/schema.fbs → proto/generated/tflite/), same check semantics.
+if (!generateTflite({ check })) process.exitCode = 1;

@@ -14,8 +14,10 @@ export const PROTO_ERROR_CODES = {
   PROTO_ERR_OUT_OF_RANGE: 'value does not fit the target encoding',
   PROTO_ERR_BAD_QUANT_PARAMS: 'quantization parameters are invalid',
   PROTO_ERR_BAD_TOPOLOGY: 'model topology is malformed or its shapes are inconsistent',
-  PROTO_ERR_UNSUPPORTED_LAYER: 'model topology has a layer the MCU resource model does not know',
+  PROTO_ERR_UNSUPPORTED_LAYER: 'model topology has a layer or activation the MCU resource model or the int8 path does not support',
   PROTO_ERR_DOES_NOT_FIT: 'model does not fit the device profile',
+  PROTO_ERR_BAD_CALIBRATION: 'calibration statistics are malformed or do not belong together',
+  PROTO_ERR_BAD_TFLITE: 'file is not a TensorFlow Lite model this version can read or run',
 } as const;
 
 export type ProtoErrorCode = keyof typeof PROTO_ERROR_CODES;

@@ -13,3 +13,4 @@ export * from './random.js';
 export * from './capacity.js';
 export * from './mcu/index.js';
 export * from './int8/index.js';
+export * from './tflite/index.js';

@@ -1,5 +1,6 @@
 // Central calibration: per-tensor [min, max] of the input and of every layer's output over representative data,
-// from the float forward pass. (Federated calibration — devices reporting these statistics — builds on this.)
+// from the float forward pass. Federated calibration (calibration-stats.ts: devices report mergeable histograms)
+// gives exactly these ranges at percentile 100; this stays the plain min/max reference it is tested against.
 import { floatForward, type FloatModel } from './float-model.js';
 
 export type Range = [min: number, max: number];

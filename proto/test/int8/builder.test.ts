@@ -1,41 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  Int8Interpreter, argMaxInt8, buildInt8Graph, calibrateRanges, dequantizeGraph, floatForward, mnist2nnFloatModel,
-  mulberry32, quantizeActivation, tinyCnnFloatModel, type FloatModel, type ModelWeights,
+  Int8Interpreter, argMaxInt8, buildInt8Graph, calibrateRanges, dequantizeGraph, floatForward, floatModelFromTopology,
+  mulberry32, quantizeActivation, type FloatModel,
 } from '../../src/index.js';
+import { loadDigits } from '../helpers/mnist-digits.js';
+import { glorotWeightsFor } from '../helpers/seeded-weights.js';
+import { MNIST_2NN, TINY_CNN } from '../mcu/fixtures.js';
 
-const PIXELS = 784;
 const PER_DIGIT = 60; // 600 digits: 300 to calibrate, 300 to compare
 
-/** The first digits of each class from the mnist package (pixels in [0, 1]), interleaved by class. */
-function loadDigits(): Float32Array[] {
-  const dir = join(dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
-  const byClass = Array.from({ length: 10 }, (_, d) => (JSON.parse(readFileSync(join(dir, `${d}.json`), 'utf8')) as { data: number[] }).data);
-  const out: Float32Array[] = [];
-  for (let i = 0; i < PER_DIGIT; i++) for (const raw of byClass) out.push(new Float32Array(raw.slice(i * PIXELS, (i + 1) * PIXELS)));
-  return out;
-}
-
-/** Glorot-uniform kernels (limit √(6 / (fanIn + fanOut))) and small random biases, seeded. */
-function glorotWeights(seed: number, layers: Array<{ name: string; kernelShape: number[]; fanIn: number; fanOut: number }>): ModelWeights {
-  const rng = mulberry32(seed);
-  const weights: ModelWeights = [];
-  for (const { name, kernelShape, fanIn, fanOut } of layers) {
-    const limit = Math.sqrt(6 / (fanIn + fanOut));
-    const kernel = new Float32Array(kernelShape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < kernel.length; i++) kernel[i] = (rng() * 2 - 1) * limit;
-    const units = kernelShape[kernelShape.length - 1];
-    const bias = new Float32Array(units);
-    for (let i = 0; i < units; i++) bias[i] = (rng() * 2 - 1) * 0.05;
-    weights.push({ name: `${name}/kernel`, shape: kernelShape, data: kernel }, { name: `${name}/bias`, shape: [units], data: bias });
-  }
-  return weights;
-}
-
-const digits = loadDigits();
+const digits = loadDigits(PER_DIGIT);
 const calibration = digits.filter((_, i) => i % 2 === 0);
 const evaluation = digits.filter((_, i) => i % 2 === 1);
 
@@ -111,12 +85,7 @@ function compare(model: FloatModel, calibrationSet = calibration, evaluationSet 
 
 describe('int8 graph from float weights, integer-only forward pass', () => {
   it('mnist-2nn: equals the dequantized float model within the bounds; class agrees on ≥ 99 %', () => {
-    const weights = glorotWeights(1, [
-      { name: 'dense1', kernelShape: [784, 200], fanIn: 784, fanOut: 200 },
-      { name: 'dense2', kernelShape: [200, 200], fanIn: 200, fanOut: 200 },
-      { name: 'output', kernelShape: [200, 10], fanIn: 200, fanOut: 10 },
-    ]);
-    const result = compare(mnist2nnFloatModel(weights));
+    const result = compare(floatModelFromTopology(MNIST_2NN, glorotWeightsFor(MNIST_2NN, 1)));
     expect(result.maxLogitErrorSteps).toBeLessThanOrEqual(MAX_LOGIT_ERROR_STEPS);
     expect(result.maxFakeQuantErrorSteps).toBeLessThanOrEqual(MAX_FAKE_QUANT_ERROR_STEPS);
     expect(result.agreement).toBeGreaterThanOrEqual(0.99);
@@ -125,13 +94,7 @@ describe('int8 graph from float weights, integer-only forward pass', () => {
   });
 
   it('tiny-cnn: equals the dequantized float model within the bounds; class agrees on ≥ 99 %', () => {
-    const weights = glorotWeights(2, [
-      { name: 'conv1', kernelShape: [3, 3, 1, 8], fanIn: 9, fanOut: 72 },
-      { name: 'conv2', kernelShape: [3, 3, 8, 16], fanIn: 72, fanOut: 144 },
-      { name: 'dense1', kernelShape: [400, 32], fanIn: 400, fanOut: 32 },
-      { name: 'output', kernelShape: [32, 10], fanIn: 32, fanOut: 10 },
-    ]);
-    const model = tinyCnnFloatModel(weights);
+    const model = floatModelFromTopology(TINY_CNN, glorotWeightsFor(TINY_CNN, 2));
     const graph = buildInt8Graph(model, calibrateRanges(model, calibration.slice(0, 4)));
     expect(graph.ops.map((op) => op.kind)).toEqual(['conv2d', 'maxPool2d', 'conv2d', 'maxPool2d', 'reshape', 'fullyConnected', 'fullyConnected']);
     expect(graph.tensors.map((t) => t.shape)).toEqual([[28, 28, 1], [26, 26, 8], [13, 13, 8], [11, 11, 16], [5, 5, 16], [400], [32], [10]]);

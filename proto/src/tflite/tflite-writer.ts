@@ -1,0 +1,128 @@
+// Collects tensors and operators of one subgraph and serializes them as a TFLite v3 flatbuffer with the generated
+// builders: buffer 0 the empty sentinel every activation tensor points at, one 16-byte aligned buffer per constant
+// tensor, operator codes deduplicated by (op, version) in order of first use.
+import { Builder } from 'flatbuffers';
+import {
+  Buffer, BuiltinOptions, Conv2DOptions, FullyConnectedOptions, Model, Operator, OperatorCode, Pool2DOptions,
+  QuantizationDetails, QuantizationParameters, ReshapeOptions, SoftmaxOptions, SubGraph, Tensor, TensorType,
+  type ActivationFunctionType, type BuiltinOperator, type Padding,
+} from '../../generated/tflite/tflite-schema.js';
+import type { TfliteTensorType } from './read-tflite.js';
+import { TFLITE_IDENTIFIER } from './tflite-tables.js';
+
+export interface TensorSpec {
+  name: string;
+  /** As stored, batch dimension included for activations. */
+  shape: readonly number[];
+  type: TfliteTensorType;
+  /** Constant data, little-endian row-major; absent for activations. */
+  data?: Uint8Array;
+  quant?: { scales: ArrayLike<number>; zeroPoints: ArrayLike<number>; quantizedDimension: number };
+}
+
+export type OptionsSpec =
+  | { type: 'conv2d'; padding: Padding; strideW: number; strideH: number; activation: ActivationFunctionType }
+  | { type: 'pool2d'; padding: Padding; strideW: number; strideH: number; filterW: number; filterH: number; activation: ActivationFunctionType }
+  | { type: 'fullyConnected'; activation: ActivationFunctionType }
+  | { type: 'softmax'; beta: number }
+  | { type: 'reshape'; newShape: readonly number[] };
+
+export interface OperatorSpec {
+  code: BuiltinOperator;
+  /** Operator version as the TFLite converter sets it (tensorflow/lite/tools/versioning/op_version.cc). */
+  version: number;
+  inputs: readonly number[];
+  outputs: readonly number[];
+  options: OptionsSpec;
+}
+
+const TENSOR_TYPES: Readonly<Record<TfliteTensorType, TensorType>> = {
+  INT8: TensorType.INT8, INT32: TensorType.INT32, FLOAT32: TensorType.FLOAT32,
+};
+
+/** TFLite aligns constant buffers to 16 bytes (schema.fbs `force_align: 16`; flatc's TypeScript ignores it). */
+const BUFFER_ALIGNMENT = 16;
+/** Builtin codes up to 126 also go in the deprecated byte field, for readers older than schema 3a. */
+const PLACEHOLDER_FOR_GREATER_OP_CODES = 127;
+
+export class TfliteWriter {
+  private readonly tensors: TensorSpec[] = [];
+  private readonly operators: OperatorSpec[] = [];
+
+  /** Adds a tensor and returns its index. */
+  addTensor(spec: TensorSpec): number {
+    this.tensors.push(spec);
+    return this.tensors.length - 1;
+  }
+
+  addOperator(spec: OperatorSpec): void {
+    this.operators.push(spec);
+  }
+
+  finish(io: { inputs: readonly number[]; outputs: readonly number[]; description: string }): Uint8Array {
+    const b = new Builder(1024);
+    const buffers = [Buffer.createBuffer(b, 0)];
+    const bufferIndex = this.tensors.map((t) => {
+      if (!t.data) return 0;
+      b.prep(BUFFER_ALIGNMENT, t.data.length);
+      buffers.push(Buffer.createBuffer(b, b.createByteVector(t.data)));
+      return buffers.length - 1;
+    });
+    const tensors = this.tensors.map((t, i) => writeTensor(b, t, bufferIndex[i]));
+    const codes: { code: BuiltinOperator; version: number }[] = [];
+    const operators = this.operators.map((op) => {
+      let opcodeIndex = codes.findIndex((c) => c.code === op.code && c.version === op.version);
+      if (opcodeIndex < 0) opcodeIndex = codes.push({ code: op.code, version: op.version }) - 1;
+      const [optionsType, options] = writeOptions(b, op.options);
+      return Operator.createOperator(b, opcodeIndex, Operator.createInputsVector(b, [...op.inputs]),
+        Operator.createOutputsVector(b, [...op.outputs]), optionsType, options);
+    });
+    const subgraph = SubGraph.createSubGraph(b, SubGraph.createTensorsVector(b, tensors),
+      SubGraph.createInputsVector(b, [...io.inputs]), SubGraph.createOutputsVector(b, [...io.outputs]),
+      SubGraph.createOperatorsVector(b, operators), b.createString('main'));
+    const opcodes = codes.map(({ code, version }) => OperatorCode.createOperatorCode(
+      b, Math.min(code, PLACEHOLDER_FOR_GREATER_OP_CODES), 0, version, code));
+    const model = Model.createModel(b, 3, Model.createOperatorCodesVector(b, opcodes),
+      Model.createSubgraphsVector(b, [subgraph]), b.createString(io.description), Model.createBuffersVector(b, buffers));
+    b.finish(model, TFLITE_IDENTIFIER);
+    return b.asUint8Array().slice();
+  }
+}
+
+function writeTensor(b: Builder, t: TensorSpec, buffer: number): number {
+  const shape = Tensor.createShapeVector(b, [...t.shape]);
+  const name = b.createString(t.name);
+  let quant = 0;
+  if (t.quant) {
+    const scale = QuantizationParameters.createScaleVector(b, Array.from(t.quant.scales));
+    const zeroPoint = QuantizationParameters.createZeroPointVector(b, Array.from(t.quant.zeroPoints, (z) => BigInt(z)));
+    quant = QuantizationParameters.createQuantizationParameters(b, 0, 0, scale, zeroPoint, QuantizationDetails.NONE, 0, t.quant.quantizedDimension);
+  }
+  Tensor.startTensor(b);
+  Tensor.addShape(b, shape);
+  Tensor.addType(b, TENSOR_TYPES[t.type]);
+  Tensor.addBuffer(b, buffer);
+  Tensor.addName(b, name);
+  if (quant) Tensor.addQuantization(b, quant);
+  return Tensor.endTensor(b);
+}
+
+function writeOptions(b: Builder, o: OptionsSpec): [BuiltinOptions, number] {
+  switch (o.type) {
+    case 'conv2d':
+      Conv2DOptions.startConv2DOptions(b);
+      Conv2DOptions.addPadding(b, o.padding);
+      Conv2DOptions.addStrideW(b, o.strideW);
+      Conv2DOptions.addStrideH(b, o.strideH);
+      Conv2DOptions.addFusedActivationFunction(b, o.activation);
+      return [BuiltinOptions.Conv2DOptions, Conv2DOptions.endConv2DOptions(b)];
+    case 'pool2d':
+      return [BuiltinOptions.Pool2DOptions, Pool2DOptions.createPool2DOptions(b, o.padding, o.strideW, o.strideH, o.filterW, o.filterH, o.activation)];
+    case 'fullyConnected':
+      return [BuiltinOptions.FullyConnectedOptions, FullyConnectedOptions.createFullyConnectedOptions(b, o.activation, 0, false, false)];
+    case 'softmax':
+      return [BuiltinOptions.SoftmaxOptions, SoftmaxOptions.createSoftmaxOptions(b, o.beta)];
+    case 'reshape':
+      return [BuiltinOptions.ReshapeOptions, ReshapeOptions.createReshapeOptions(b, ReshapeOptions.createNewShapeVector(b, [...o.newShape]))];
+  }
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import {
+  Int8Interpreter, decodeTfliteInt8, describeTflite, encodeTfliteInt8, type Int8Graph, type TfliteSummary,
+} from '../../src/index.js';
+import { ByteBuffer } from 'flatbuffers';
+import { Model } from '../../generated/tflite/tflite-schema.js';
+import { readTflite } from '../../src/tflite/read-tflite.js';
+import { mnist2nn, randomCodes, smallModel, tinyCnn } from './tflite-models.js';
+
+/** Checks every tensor the file declares against the graph it was written from. */
+function expectDescribes(summary: TfliteSummary, graph: Int8Graph): void {
+  expect(summary.version).toBe(3);
+  expect(summary.inputs).toEqual([graph.input]);
+  expect(summary.outputs).toEqual([graph.output]);
+  // Activations: int8, batch 1 added, per-tensor scale and zero point.
+  graph.tensors.forEach((t, i) => {
+    expect(summary.tensors[i]).toEqual({
+      name: t.name, shape: [1, ...t.shape], type: 'INT8', scales: [t.quant.scale], zeroPoints: [t.quant.zeroPoint], quantizedDimension: 0,
+    });
+  });
+  const byName = new Map(summary.tensors.map((t) => [t.name, t]));
+  for (const op of graph.ops) {
+    if (op.kind !== 'fullyConnected' && op.kind !== 'conv2d') continue;
+    const name = graph.tensors[op.output].name;
+    const channels = op.bias.length;
+    // Weights int8 per output channel along axis 0, zero points 0 (TFLite int8 spec).
+    expect(byName.get(`${name}/kernel`)).toEqual({
+      name: `${name}/kernel`, shape: op.weightShape, type: 'INT8', scales: Array.from(op.weightScales),
+      zeroPoints: new Array(channels).fill(0), quantizedDimension: 0,
+    });
+    // Biases int32 at scale inputScale × weightScale[c] (as float32, the product TFLite checks).
+    const inputScale = graph.tensors[op.input].quant.scale;
+    expect(byName.get(`${name}/bias`)).toEqual({
+      name: `${name}/bias`, shape: [channels], type: 'INT32', scales: Array.from(op.weightScales, (s) => Math.fround(inputScale * s)),
+      zeroPoints: new Array(channels).fill(0), quantizedDimension: 0,
+    });
+  }
+}
+
+function expectBitIdentical(graph: Int8Graph, decoded: Int8Graph): void {
+  const ours = new Int8Interpreter(graph);
+  const theirs = new Int8Interpreter(decoded);
+  for (const codes of randomCodes(graph, 8, 3)) expect(Array.from(theirs.invoke(codes))).toEqual(Array.from(ours.invoke(codes)));
+}
+
+describe('.tflite int8 export and import', () => {
+  it('mnist-2nn: FULLY_CONNECTED ×3 with per-channel weights; decodes to the same graph', () => {
+    const { graph } = mnist2nn();
+    const bytes = encodeTfliteInt8(graph, { description: 'mnist-2nn v1' });
+    expect(String.fromCharCode(...bytes.subarray(4, 8))).toBe('TFL3');
+    const summary = describeTflite(bytes);
+    expect(summary.description).toBe('mnist-2nn v1');
+    expect(summary.operators).toEqual(['FULLY_CONNECTED', 'FULLY_CONNECTED', 'FULLY_CONNECTED']);
+    expect(summary.tensors.filter((t) => t.name.endsWith('/kernel')).map((t) => t.shape)).toEqual([[200, 784], [200, 200], [10, 200]]);
+    expectDescribes(summary, graph);
+    const decoded = decodeTfliteInt8(bytes);
+    expect(decoded).toEqual(graph);
+    expectBitIdentical(graph, decoded);
+  });
+
+  it('tiny-cnn: CONV_2D, MAX_POOL_2D, RESHAPE, FULLY_CONNECTED with NHWC shapes and OHWI filters', () => {
+    const { graph } = tinyCnn();
+    const bytes = encodeTfliteInt8(graph);
+    const summary = describeTflite(bytes);
+    expect(summary.operators).toEqual(['CONV_2D', 'MAX_POOL_2D', 'CONV_2D', 'MAX_POOL_2D', 'RESHAPE', 'FULLY_CONNECTED', 'FULLY_CONNECTED']);
+    expect(graph.tensors.map((_, i) => summary.tensors[i].shape)).toEqual(
+      [[1, 28, 28, 1], [1, 26, 26, 8], [1, 13, 13, 8], [1, 11, 11, 16], [1, 5, 5, 16], [1, 400], [1, 32], [1, 10]]);
+    expect(summary.tensors.find((t) => t.name === 'conv2/kernel')?.shape).toEqual([16, 3, 3, 8]);
+    // RESHAPE gets its new shape as an int32 input tensor, as the converter emits it.
+    expect(summary.tensors.find((t) => t.name === 'flatten/shape')).toMatchObject({ shape: [2], type: 'INT32', scales: [] });
+    expectDescribes(summary, graph);
+    const decoded = decodeTfliteInt8(bytes);
+    expect(decoded).toEqual(graph);
+    expectBitIdentical(graph, decoded);
+  });
+
+  it("'same' strided conv with ReLU6 and average pooling survive the round trip", () => {
+    const { graph } = smallModel();
+    const bytes = encodeTfliteInt8(graph);
+    expect(describeTflite(bytes).operators).toEqual(['CONV_2D', 'AVERAGE_POOL_2D', 'RESHAPE', 'FULLY_CONNECTED']);
+    const decoded = decodeTfliteInt8(bytes);
+    expect(decoded).toEqual(graph);
+    expectBitIdentical(graph, decoded);
+  });
+
+  it('constant buffers start 16-byte aligned (schema force_align: 16), buffer 0 is the empty sentinel', () => {
+    const bytes = encodeTfliteInt8(tinyCnn().graph);
+    const view = readTflite(bytes);
+    const constants = view.tensors.filter((t) => t.data);
+    expect(constants).toHaveLength(9);
+    for (const t of constants) expect((t.data!.byteOffset - bytes.byteOffset) % 16, t.name).toBe(0);
+    expect(Model.getRootAsModel(new ByteBuffer(bytes)).buffers(0)!.dataLength()).toBe(0);
+  });
+
+  it('decodes from any byte offset (a Node Buffer slice of a pooled allocation)', () => {
+    const { graph } = smallModel();
+    const bytes = encodeTfliteInt8(graph);
+    const shifted = new Uint8Array(bytes.length + 3);
+    shifted.set(bytes, 3);
+    expect(decodeTfliteInt8(shifted.subarray(3))).toEqual(graph);
+  });
+});

@@ -26,6 +26,7 @@ export const AGENT_ERROR_CODES = {
   AGENT_ERR_BAD_MODEL: 'the model topology cannot be loaded',
   AGENT_ERR_WEIGHTS_MISMATCH: 'the weights do not match the model topology',
   AGENT_ERR_BAD_OPTIONS: 'invalid training, evaluation or partition options',
+  AGENT_ERR_CANNOT_RUN_FLOAT: 'this device profile runs int8 models only (no float kernels)',
 } as const;
 
 export type AgentErrorCode = keyof typeof AGENT_ERROR_CODES;

@@ -17,7 +17,7 @@ Runs N simulated devices in this process, each with its own MQTT session, creden
   --first-index <i>        index of the first device (several sim processes can share one fleet; default 0)
   --fleet-size <n>         devices in the whole fleet, for data partitioning (default first-index + devices)
   --profile <name>         ${Object.keys(SIM_PROFILES).join(' | ')} (default rpi-zero-2w)
-  --data <spec>            training data; without it devices cannot train
+  --data <spec>            each device's data partition (train and test); without it devices refuse train, eval, calibrate
   --labels k=v,...         extra labels (every sim device also gets sim=true and profile=<name>)
   --name-prefix <p>        device names <p>-000, <p>-001, … (default sim)
   --seed <n>               seed of partitions and fault injection (default 1)

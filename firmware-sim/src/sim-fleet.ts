@@ -6,7 +6,8 @@ import {
   type DeviceCredentials, type Logger,
 } from '@fedfleet/agent';
 import { createTrainingCommands, dataSourceFromSpec } from '@fedfleet/agent/training';
-import { mulberry32 } from '@fedfleet/proto';
+import { mulberry32, type McuFit } from '@fedfleet/proto';
+import { mcuInt8Admission } from './model-fit.js';
 import { SimTelemetry } from './sim-telemetry.js';
 import { wireProfile, type SimProfile } from './profiles.js';
 
@@ -36,7 +37,11 @@ export interface SimFleetOptions {
   /** Device names are `${namePrefix}-${index padded to 3}`. Default 'sim'. */
   namePrefix?: string;
   profile: SimProfile;
-  /** Training data spec, e.g. `mnist:iid`, `mnist:shards`, `mnist:dirichlet:0.5`; none = cannot train. */
+  /**
+   * Data spec, e.g. `mnist:iid`, `mnist:shards`, `mnist:dirichlet:0.5`: every device gets its partition (training
+   * and held-out test examples); none = devices refuse training, evaluation and calibration. Microcontroller
+   * profiles use it to evaluate int8 models; they never train.
+   */
   data?: string;
   /** Seed of data partitioning and fault injection. Default 1. */
   seed?: number;
@@ -55,6 +60,8 @@ export interface SimFleetEvents {
   online: [{ index: number; deviceId: string }];
   offline: [{ index: number; deviceId: string; reason: string }];
   dropout: [{ index: number; deviceId: string }];
+  /** A microcontroller admitted an int8 model: its flash, arena and estimated latency per inference (resource model). */
+  modelFit: [{ index: number; deviceId: string; commandId: string; fit: McuFit }];
 }
 
 export interface SimDevice {
@@ -122,14 +129,16 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
     const store = new MemoryCredentialStore();
     await store.save(credentials);
     const fleetSize = this.options.fleetSize ?? (this.options.firstIndex ?? 0) + this.options.devices;
-    const dataSource = this.options.data && profile.canTrain
+    const dataSource = this.options.data
       ? await dataSourceFromSpec(this.options.data, { index, devices: fleetSize, seed: this.options.seed ?? 1 })
       : undefined;
     const deviceRandom = mulberry32(Math.floor(this.random() * 2 ** 32));
     let agent!: Agent;
+    const admitInt8Model = mcuInt8Admission(profile, (fit, ctx) => this.emit('modelFit', { index, deviceId: credentials.deviceId, commandId: ctx.commandId, fit }));
     const commands = createTrainingCommands({
       dataSource,
       profile: wireProfile(profile),
+      ...(admitInt8Model ? { admitInt8Model } : {}),
       beforeTrain: async () => {
         if (faults.slowLinkMs) await sleep(faults.slowLinkMs);
         if (faults.dropoutRate && deviceRandom() < faults.dropoutRate) {
@@ -143,7 +152,8 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
     agent = new Agent({
       credentials: store,
       profile: wireProfile(profile),
-      ...(dataSource ? { trainExamples: dataSource.describe().trainCount } : {}),
+      // Declared only by devices that train: it bounds the weight of their updates.
+      ...(dataSource && profile.canTrain ? { trainExamples: dataSource.describe().trainCount } : {}),
       telemetry: new SimTelemetry(profile, () => agent.busy, deviceRandom),
       ...(this.options.heartbeatSec ? { heartbeatSec: this.options.heartbeatSec } : {}),
       backoff: { initialMs: 200, maxMs: 5_000 },

@@ -1,8 +1,8 @@
-import { setImmediate as realSetImmediate } from 'node:timers';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelWeights } from '@fedfleet/proto';
 import { concatDatasets, subsetDataset, type DataSource, type Dataset } from '../data/dataset.js';
 import { AgentError } from '../errors.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { mixSeed, mulberry32, permutation } from '../data/rng.js';
 import { BatchMaker } from './batches.js';
 import { evaluateModel } from './evaluate.js';
@@ -87,11 +87,6 @@ function isDataSource(data: TrainOptions['data']): data is DataSource {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AgentError('AGENT_ERR_CANCELLED', 'training cancelled', { cause: signal.reason });
-}
-
-/** Lets MQTT keepalives, timers and cancellations run between batches. Immune to fake timers on purpose. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => realSetImmediate(resolve));
 }
 
 function subtract(a: ModelWeights, b: ModelWeights): ModelWeights {

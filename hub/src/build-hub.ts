@@ -4,7 +4,8 @@
  * resolves to their URLs; `close()` releases everything (devices are disconnected, the database is closed).
  *
  * Decorators, available after `await hub.ready()`: `config`, `clock`, `store`, `metrics`, `events`, `audit`,
- * `adminToken`, `identity`, `broker`, `deviceCredentials`, `transfers`, `fleet`, `commands`, `evaluator`.
+ * `adminToken`, `identity`, `broker`, `deviceCredentials`, `transfers`, `fleet`, `commands`, `evaluator`,
+ * `coordinator`, `quantizations`.
  */
 import type { AddressInfo } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -28,6 +29,7 @@ import { metricsPlugin } from './metrics/metrics-plugin.js';
 import { datasetsPlugin } from './datasets/datasets-plugin.js';
 import { mlPlugin } from './ml/ml-plugin.js';
 import { modelsPlugin } from './models/models-plugin.js';
+import { quantizePlugin } from './quantize/quantize-plugin.js';
 import { roundsPlugin } from './rounds/rounds-plugin.js';
 import { connectableHost, formatHostForUrl } from './net-address.js';
 import { storePlugin } from './store/store-plugin.js';
@@ -102,6 +104,7 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
   app.register(datasetsPlugin);
   app.register(mlPlugin);
   app.register(roundsPlugin);
+  app.register(quantizePlugin);
   app.register(healthRoute);
 
   const fastifyListen = app.listen.bind(app);

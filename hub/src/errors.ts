@@ -37,12 +37,15 @@ export const HUB_ERRORS = {
   HUB_ERR_NO_ADMIN_TOKEN: { statusCode: 401, message: 'no admin token: pass --token, set FEDFLEET_ADMIN_TOKEN or point --data-dir at the hub data' },
   HUB_ERR_HUB_UNREACHABLE: { statusCode: 503, message: 'cannot reach the hub' },
   HUB_ERR_CLI_UNAVAILABLE: { statusCode: 501, message: 'this command is not available in this installation' },
+  HUB_ERR_DOWNLOAD_CORRUPT: { statusCode: 502, message: 'the downloaded file does not match the sha256 the hub announced' },
   // Models
   HUB_ERR_MODEL_NOT_FOUND: { statusCode: 404, message: 'no such model' },
   HUB_ERR_VERSION_NOT_FOUND: { statusCode: 404, message: 'no such model version' },
   HUB_ERR_MODEL_EXISTS: { statusCode: 409, message: 'a model with this name exists' },
   HUB_ERR_MODEL_INVALID: { statusCode: 400, message: 'the model cannot be imported' },
   HUB_ERR_UNKNOWN_ARCHITECTURE: { statusCode: 400, message: 'no such built-in architecture' },
+  HUB_ERR_EXPORT_UNSUPPORTED: { statusCode: 422, message: 'the model has a layer the requested export format does not support' },
+  HUB_ERR_NOT_QUANTIZED: { statusCode: 409, message: 'the version has no completed int8 quantization' },
   // Validation sets
   HUB_ERR_DATASET_NOT_FOUND: { statusCode: 404, message: 'no such data set' },
   HUB_ERR_DATASET_EXISTS: { statusCode: 409, message: 'a data set with this name exists' },
@@ -55,7 +58,7 @@ export const HUB_ERRORS = {
   HUB_ERR_CAMPAIGN_FINISHED: { statusCode: 409, message: 'the campaign is no longer running' },
   HUB_ERR_CAMPAIGN_UNUSABLE: { statusCode: 500, message: 'a stored campaign cannot be resumed: its row is unusable' },
   HUB_ERR_ROUND_IMPOSSIBLE: { statusCode: 400, message: 'too few devices matching the selector could ever take part' },
-  HUB_ERR_ILLEGAL_TRANSITION: { statusCode: 500, message: 'a state change the round or campaign state table does not allow' },
+  HUB_ERR_ILLEGAL_TRANSITION: { statusCode: 500, message: 'a state change the round, campaign or quantization state table does not allow' },
   // Why a round or campaign failed (stored as its errorCode; never HTTP responses, the status is nominal)
   HUB_ERR_ROUND_NO_ELIGIBLE: { statusCode: 503, message: 'too few eligible devices came online before the selection timeout' },
   HUB_ERR_ROUND_SELECTION_FAILED: { statusCode: 500, message: 'selecting the participants of a round failed' },
@@ -63,6 +66,15 @@ export const HUB_ERRORS = {
   HUB_ERR_ROUND_AGGREGATION_FAILED: { statusCode: 500, message: 'aggregating the updates of a round failed' },
   HUB_ERR_ROUND_CANCELLED: { statusCode: 409, message: 'the round was cancelled with its campaign' },
   HUB_ERR_CAMPAIGN_CANCELLED: { statusCode: 409, message: 'the campaign was cancelled by an operator' },
+  // Quantization jobs (hub/src/quantize)
+  HUB_ERR_QUANTIZATION_NOT_FOUND: { statusCode: 404, message: 'no such quantization job' },
+  HUB_ERR_QUANTIZATION_BAD_REQUEST: { statusCode: 400, message: 'invalid quantization request' },
+  HUB_ERR_QUANTIZATION_NO_DEVICES: { statusCode: 409, message: 'too few online eligible devices to calibrate on the fleet' },
+  // Why a quantization job failed or a device's report was rejected (stored; never HTTP responses, the status is nominal)
+  HUB_ERR_QUANTIZATION_TOO_FEW_REPORTS: { statusCode: 503, message: 'calibration ended with fewer valid device reports than minDevices' },
+  HUB_ERR_QUANTIZATION_BUILD_FAILED: { statusCode: 500, message: 'building the int8 model from the calibration statistics failed' },
+  HUB_ERR_QUANTIZATION_INTERRUPTED: { statusCode: 500, message: 'the hub stopped while the quantization job ran' },
+  HUB_ERR_CALIBRATION_REPORT_INVALID: { statusCode: 422, message: 'a calibration report that does not fit the job or the model' },
   // Rejected weight updates (counted per device; never HTTP responses, the status is nominal)
   HUB_ERR_UPDATE_UNKNOWN_ROUND: { statusCode: 422, message: 'update for a round this hub does not know' },
   HUB_ERR_UPDATE_NOT_SELECTED: { statusCode: 422, message: 'update from a device not selected for the round' },

@@ -15,7 +15,7 @@ Commands:
   devices ls|show|label|revoke
                               the device registry
   fleet health                fleet summary by status and label
-  models ls|create|import|show|versions
+  models ls|create|import|show|versions|quantize|export
                               the model registry
   datasets upload|ls|show     validation sets for hub-side evaluation
   rounds start|ls|show|watch|cancel

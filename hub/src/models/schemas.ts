@@ -74,6 +74,15 @@ export const VersionParamsSchema = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 128 }),
   version: Type.String({ minLength: 1, maxLength: 64, description: 'number, id or "latest"' }),
 });
+/** What `GET …/artifact` serves: the fedfleet ModelBlob, or a TensorFlow Lite flatbuffer for TFLite toolchains. */
+export const ARTIFACT_FORMATS = ['blob', 'tflite'] as const;
+export type ArtifactFormat = (typeof ARTIFACT_FORMATS)[number];
+
 export const ArtifactQuerySchema = Type.Object({
+  format: Type.Enum(ARTIFACT_FORMATS, {
+    default: 'blob',
+    description: 'blob: a fedfleet ModelBlob (protobuf); tflite: a TensorFlow Lite flatbuffer (encoding fp32 = the float model, ' +
+      'int8 = the fully int8 model of the latest completed quantization; fp16 is not offered)',
+  }),
   encoding: encodingSchema({ default: DEFAULT_ENCODING }),
 });

@@ -9,14 +9,12 @@ import { wireEncodingOf, type CommandProps, type Encoding, type ModelRefProps } 
 import type { DeviceCommands } from '../commands/device-commands.js';
 import type { HubLogger } from '../logger.js';
 import type { ModelRegistry } from '../models/model-registry.js';
+import { modelRefOf } from '../models/model-ref.js';
 import type { Store } from '../store/store.js';
 import type { RoundRecord, RoundRepo } from './round-repo.js';
 
 /** The owner name of round commands at the commands capability. */
 export const ROUNDS_OWNER = 'rounds';
-
-/** Chunk size suggested to devices for model downloads. */
-const CHUNK_SIZE = 64 * 1024;
 
 export type TaskKind = 'train' | 'eval';
 
@@ -42,16 +40,9 @@ export interface RoundCommandsDeps {
 }
 
 export function createRoundCommands(deps: RoundCommandsDeps): RoundCommands {
-  const { rounds, registry, commands, log } = deps;
+  const { rounds, commands, log } = deps;
 
-  async function modelRef(versionId: string, encoding: Encoding, sha256?: string): Promise<ModelRefProps> {
-    const version = registry.getVersion(versionId);
-    const artifact = sha256 ? { sha256, sizeBytes: deps.blobs.info(sha256)?.sizeBytes ?? 0 } : await registry.downlinkArtifact(versionId, encoding);
-    return {
-      modelId: version.modelId, versionId, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes, encoding: wireEncodingOf(encoding),
-      chunkSize: CHUNK_SIZE, paramCount: version.paramCount, format: version.format,
-    };
-  }
+  const modelRef = (versionId: string, encoding: Encoding, sha256?: string): Promise<ModelRefProps> => modelRefOf(deps, versionId, encoding, sha256);
 
   /** A train task trains the round's base model (its downlink artifact); an eval task evaluates its result. */
   async function build(kind: TaskKind, round: RoundRecord, commandId: string): Promise<CommandProps & { commandId: string }> {

@@ -1,23 +1,40 @@
-/** `fedfleet models ls|show|create|import|versions`: the model registry. */
+/** `fedfleet models ls|show|create|import|versions|quantize|export`: the model registry. */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { McuFitView } from '../../models/mcu-fit-view.js';
 import type { ModelRecord, VersionRecord } from '../../models/model-registry.js';
+import type { QuantizationJson } from '../../quantize/schemas.js';
 import { CLIENT_OPTIONS, parse } from '../args.js';
 import { usageError } from '../cli-error.js';
 import { createHubClient } from '../hub-client.js';
 import { printJson, println, type CliIo } from '../io.js';
+import { printQuantizations } from '../quantization-view.js';
 import { formatBytes, formatTable } from '../table.js';
+import { MODELS_EXPORT_USAGE, runModelsExportCommand } from './models-export-command.js';
+import { MODELS_QUANTIZE_USAGE, runModelsQuantizeCommand } from './models-quantize-command.js';
 
 export const MODELS_USAGE = `Usage:
   fedfleet models ls [--json]
   fedfleet models create --name <name> --arch mnist-2nn|tiny-cnn [--seed 1] [--json]
   fedfleet models import <model.json> --name <name> [--json]     (TensorFlow.js layers model, float32 weights)
-  fedfleet models show <name|id> [--json]                        (with flash, arena, fit and latency per encoding and MCU profile)
+  fedfleet models show <name|id> [--version N|latest] [--json]   (with flash, arena, fit and latency per encoding and MCU profile,
+                                                                 and the version's quantizations)
   fedfleet models versions <name|id> [--json]
+${MODELS_QUANTIZE_USAGE}${MODELS_EXPORT_USAGE}
+quantize calibrates the version's activation ranges on the fleet's devices (they report statistics, never examples)
+or on an uploaded data set, builds its int8 .tflite and waits for it with a progress bar (devices reported / asked).
+export writes the version as a TensorFlow Lite flatbuffer: the float model, or with --int8 the quantized one.
 `;
 
-const OPTIONS = { ...CLIENT_OPTIONS, name: { type: 'string' }, arch: { type: 'string' }, seed: { type: 'string' } } as const;
+/** Subcommands with options of their own, parsed by their modules. */
+const SUBCOMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
+  quantize: runModelsQuantizeCommand,
+  export: runModelsExportCommand,
+};
+
+const OPTIONS = {
+  ...CLIENT_OPTIONS, name: { type: 'string' }, arch: { type: 'string' }, seed: { type: 'string' }, version: { type: 'string' },
+} as const;
 
 /** The MCU fit table: flash and arena needed against what the profile has, fit, estimated latency. */
 function printMcuFit(io: CliIo, version: number, fit: McuFitView): void {
@@ -34,6 +51,8 @@ function printMcuFit(io: CliIo, version: number, fit: McuFitView): void {
 }
 
 export async function runModelsCommand(argv: string[], io: CliIo): Promise<number> {
+  const subcommand = argv[0] !== undefined && Object.hasOwn(SUBCOMMANDS, argv[0]) ? SUBCOMMANDS[argv[0]] : undefined;
+  if (subcommand) return subcommand(argv.slice(1), io);
   const { values, positionals } = parse(argv, OPTIONS);
   const [action, ...rest] = positionals;
   if (values.help || !action) {
@@ -88,14 +107,19 @@ export async function runModelsCommand(argv: string[], io: CliIo): Promise<numbe
     }
     case 'show': {
       const model = await client.request<ModelRecord & { versions: VersionRecord[] }>('GET', `/v1/models/${id()}`);
-      // The microcontroller fit of the latest version (issue 9 item 4): per encoding and MCU profile.
-      const latest = model.latestVersionId
-        ? await client.request<{ version: number; mcuFit: McuFitView }>('GET', `/v1/models/${id()}/versions/latest`)
-        : undefined;
-      if (values.json) return printJson(io, latest ? { ...model, mcuFit: latest.mcuFit } : model), 0;
+      // One version's microcontroller fit (issue 9 item 4: per encoding and MCU profile) and quantizations (item 2).
+      const versionPath = `/v1/models/${id()}/versions/${encodeURIComponent(values.version ?? 'latest')}`;
+      const shown = model.latestVersionId || values.version ? {
+        ...await client.request<{ version: number; mcuFit: McuFitView }>('GET', versionPath),
+        quantizations: await client.request<QuantizationJson[]>('GET', `${versionPath}/quantizations`),
+      } : undefined;
+      if (values.json) return printJson(io, shown ? { ...model, mcuFit: shown.mcuFit, quantizations: shown.quantizations } : model), 0;
       println(io.stdout, `${model.name} (${model.id})  ${model.architecture}  ${model.paramCount} parameters  input [${model.inputShape.join(',')}]  ${model.numClasses} classes`);
       printVersions(model.versions);
-      if (latest) printMcuFit(io, latest.version, latest.mcuFit);
+      if (shown) {
+        printMcuFit(io, shown.version, shown.mcuFit);
+        printQuantizations(io, shown.version, shown.quantizations);
+      }
       return 0;
     }
     case 'versions': {

@@ -1,6 +1,7 @@
 /** `/v1/models`: built-in architectures, TensorFlow.js imports, versions with lineage, artifacts. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { HubError } from '../../errors.js';
 import { errorResponses } from '../../http/error-schema.js';
 import { createBuiltinModel } from '../builtin-model.js';
 import { importTfjsLayersModel } from '../import-tfjs.js';
@@ -9,6 +10,7 @@ import {
   ArtifactQuerySchema, ModelCreateSchema, ModelCreatedSchema, ModelDetailSchema, ModelImportSchema, ModelParamsSchema,
   ModelSchema, VersionDetailSchema, VersionParamsSchema, VersionSchema,
 } from '../schemas.js';
+import { TfliteExporter } from '../tflite-export.js';
 
 /** Largest accepted import (model.json + base64 weights). */
 const IMPORT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -78,16 +80,29 @@ export const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return { ...version, lineage, mcuFit: mcuFitView(topologyJson) };
   });
 
+  // `app.quantizations` is looked up per request: its plugin registers after this one.
+  const tflite = new TfliteExporter({ models, blobs: app.store.blobs, quantizations: () => app.quantizations });
+
   app.get('/v1/models/:id/versions/:version/artifact', {
     schema: {
-      tags: ['models'], summary: 'Download a version as a fedfleet ModelBlob (protobuf: topology + weights)',
+      tags: ['models'],
+      summary: 'Download a version: a fedfleet ModelBlob (protobuf: topology + weights) or a TensorFlow Lite flatbuffer (float or int8)',
       params: VersionParamsSchema, querystring: ArtifactQuerySchema,
-      response: { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }), ...errorResponses(401, 404) },
+      response: { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }), ...errorResponses(400, 401, 404, 409, 422) },
     },
   }, async (request, reply) => {
+    const { format, encoding } = request.query;
     const version = models.resolveVersion(request.params.id, request.params.version);
-    const artifact = await models.downlinkArtifact(version.id, request.query.encoding);
+    let artifact: { sha256: string };
+    if (format === 'tflite') {
+      const exported = await tflite.export(version, models.getModel(version.modelId).name, encoding);
+      reply.header('content-disposition', `attachment; filename="${exported.fileName}"`);
+      artifact = exported;
+    } else {
+      artifact = await models.downlinkArtifact(version.id, encoding);
+    }
     const bytes = await app.store.blobs.get(artifact.sha256);
+    if (!bytes) throw new HubError('HUB_ERR_ARTIFACT_NOT_FOUND', { message: `artifact ${artifact.sha256} of version ${version.id} is missing` });
     reply.header('content-type', 'application/octet-stream').header('x-sha256', artifact.sha256);
     return bytes;
   });

@@ -1,0 +1,55 @@
+/**
+ * Federated calibration's side of the fleet (issue 9 item 2): which devices may calibrate now, and the CalibrateTask
+ * each is sent. A device may calibrate when it matches the job's selector, fleet liveness says it is online, it can
+ * run the float model (not `int8Only`: it would need the int8 model this job is about to build), and no round or
+ * other calibration holds it. Only the statistics come back; no example leaves a device.
+ */
+import type { CommandProps, ModelRefProps } from '@fedfleet/proto';
+import { HubError } from '../errors.js';
+import type { DeviceRecord, DeviceRepo } from '../fleet/device-repo.js';
+import { parseSelector } from '../fleet/label-selector.js';
+import type { DevicePresence } from '../fleet/liveness.js';
+import { selectParticipants } from '../rounds/selection.js';
+import type { QuantizationConfig } from './quantization-repo.js';
+
+/** The owner name of calibration commands at the commands capability (keyed by job id). */
+export const QUANTIZE_OWNER = 'quantize';
+
+export interface CalibratorDeps {
+  devices: Pick<DeviceRepo, 'list'>;
+  presence: DevicePresence;
+  /** Devices a round or a calibrating job holds now. */
+  busyDevices: () => ReadonlySet<string>;
+}
+
+/**
+ * The devices a fleet calibration asks: the eligible ones, a seeded uniform sample of `maxDevices` when there are
+ * more (rounds' sampler).
+ * @throws HubError HUB_ERR_QUANTIZATION_NO_DEVICES when fewer than `minDevices` are eligible now (details: how many).
+ */
+export function pickCalibrators(deps: CalibratorDeps, config: QuantizationConfig, seed: number): DeviceRecord[] {
+  const matching = deps.devices.list({ selector: parseSelector(config.selector) }).devices;
+  const busy = deps.busyDevices();
+  const eligible = matching.filter((d) => deps.presence.isOnline(d.id) && !d.profile.int8Only && !busy.has(d.id));
+  if (eligible.length < config.minDevices) {
+    const which = config.selector.trim() === '' ? 'enrolled devices' : `devices matching ${JSON.stringify(config.selector)}`;
+    throw new HubError('HUB_ERR_QUANTIZATION_NO_DEVICES', {
+      message: `${eligible.length} of the ${matching.length} ${which} can calibrate now (online, not int8-only, not busy); ${config.minDevices} needed`,
+      details: { matching: matching.length, eligible: eligible.length, needed: config.minDevices },
+    });
+  }
+  if (config.maxDevices === null || eligible.length <= config.maxDevices) return eligible;
+  const { selected } = selectParticipants(eligible, { clients: config.maxDevices, overSelect: 1, seed, roundNumber: 0 });
+  const byId = new Map(eligible.map((d) => [d.id, d]));
+  return selected.map((id) => byId.get(id)!);
+}
+
+/** The CalibrateTask of one device: the same for every send of its command id (first send, re-sends on reconnect). */
+export function calibrateCommand(
+  commandId: string, jobId: string, model: ModelRefProps, deadlineAtMs: number, config: QuantizationConfig,
+): CommandProps & { commandId: string } {
+  return {
+    commandId,
+    calibrate: { jobId, model, deadlineAtMs, histogramBins: config.histogramBins, maxExamples: config.maxExamplesPerDevice },
+  };
+}

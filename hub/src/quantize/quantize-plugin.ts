@@ -1,7 +1,7 @@
 /**
  * Decorates `hub.quantizations` (quantization-jobs.ts) and serves its routes. On ready it routes calibration
- * replies and fails the jobs a previous process left unfinished; on close it stops them before the plugins it uses
- * (commands, store) close.
+ * replies, fails the jobs a previous process left unfinished and starts those completed campaigns asked for
+ * (campaign-quantization.ts); on close it stops them before the plugins it uses (commands, store) close.
  */
 import fp from 'fastify-plugin';
 import '../hub-context.js';
@@ -11,6 +11,7 @@ import '../datasets/datasets-plugin.js';
 import '../fleet/fleet-plugin.js';
 import '../models/models-plugin.js';
 import '../rounds/rounds-plugin.js';
+import { CampaignQuantizations } from './campaign-quantization.js';
 import { QuantizationJobs } from './quantization-jobs.js';
 import { quantizationRoutes } from './routes/quantization-routes.js';
 
@@ -28,10 +29,20 @@ export const quantizePlugin = fp(
       busyInRounds: () => app.coordinator.rounds.busyDevices(), commands: app.commands, audit: app.audit, events: app.events,
       clock: app.clock, log: app.log.child({ component: 'quantize' }),
     });
+    // The quantizations completed campaigns asked for: on ready after the jobs (interrupted ones failed first).
+    const campaigns = new CampaignQuantizations({
+      rounds: app.coordinator.rounds, jobs, store: app.store, audit: app.audit, events: app.events, clock: app.clock, log: app.log.child({ component: 'quantize' }),
+    });
     app.decorate('quantizations', jobs);
     await app.register(quantizationRoutes);
-    app.addHook('onReady', async () => jobs.open());
-    app.addHook('onClose', async () => jobs.close());
+    app.addHook('onReady', async () => {
+      jobs.open();
+      campaigns.open();
+    });
+    app.addHook('onClose', async () => {
+      await campaigns.close();
+      await jobs.close();
+    });
   },
   {
     name: 'fedfleet-quantize',

@@ -6,6 +6,7 @@
 import { DEPRECATED_ENCODING_ALIASES, type DeprecatedEncodingAlias, type Encoding } from '@fedfleet/proto';
 import Type, { type Static } from 'typebox';
 import { EncodingRequestSchema } from '../models/encoding-schema.js';
+import { CampaignQuantizeSchema, type CampaignQuantizeConfig } from './campaign-quantize.js';
 import { STRATEGY_NAMES } from './strategies/index.js';
 import { DEFAULT_WEIGHT_CAP_FACTOR, WEIGHT_CAP_FACTOR_RANGE } from './update-weight.js';
 
@@ -50,6 +51,7 @@ export const CampaignRequestSchema = Type.Object(
       minLength: 1, maxLength: 128, description: 'data set (id or name, POST /v1/datasets) the hub evaluates every new version on',
     })),
     seed: Type.Integer({ minimum: 0, maximum: 4_294_967_295, default: 1 }),
+    quantize: Type.Optional(CampaignQuantizeSchema),
     constraints: Type.Object(
       {
         maxTemperatureC: Type.Optional(Type.Number({ minimum: -100, maximum: 200 })),
@@ -92,6 +94,8 @@ export interface CampaignConfig {
   /** Id of the validation set of hub-side evaluation, if any. */
   validationSetId?: string;
   seed: number;
+  /** Quantize the final version once the campaign completed (campaign-quantize.ts); absent = not asked. */
+  quantize?: CampaignQuantizeConfig;
   constraints: { maxTemperatureC?: number; minBatteryPercent?: number; requireCharging?: boolean };
 }
 

@@ -9,6 +9,7 @@ import { HubError } from '../errors.js';
 import { parseSelector } from '../fleet/label-selector.js';
 import type { ModelRecord } from '../models/model-registry.js';
 import type { CampaignConfig, CampaignRequest } from './campaign-config.js';
+import type { CampaignQuantizeConfig } from './campaign-quantize.js';
 import { createStrategy, type Strategy } from './strategies/index.js';
 
 export interface CheckedRequest {
@@ -42,9 +43,13 @@ export function checkValidationSetFits(set: DatasetRecord, model: { label: strin
   }
 }
 
-/** The configuration a checked request runs with: defaults resolved, the validation set checked against the model. */
+/**
+ * The configuration a checked request runs with: defaults resolved, the validation set checked against the model,
+ * `quantize` as campaignQuantizeOf resolved it.
+ */
 export function campaignConfigOf(
   request: CampaignRequest, checked: CheckedRequest, model: ModelRecord, validationSet: DatasetRecord | undefined,
+  quantize?: CampaignQuantizeConfig,
 ): CampaignConfig {
   if (validationSet) checkValidationSetFits(validationSet, { label: `model ${model.name}`, inputShape: model.inputShape, numClasses: model.numClasses });
   // Deprecated aliases (`none`) become their canonical name here, so nothing after the request sees them.
@@ -58,6 +63,7 @@ export function campaignConfigOf(
     strategy: request.strategy, strategyOptions: request.strategyOptions, downlink: parseEncoding(request.downlink ?? compression),
     uplink: parseEncoding(request.uplink ?? compression), maxUpdateNorm: request.maxUpdateNorm, weightCapFactor: request.weightCapFactor, seed: request.seed,
     ...(validationSet ? { validationSetId: validationSet.id } : {}),
+    ...(quantize ? { quantize } : {}),
     constraints: request.constraints,
   };
 }

@@ -22,6 +22,8 @@ import type { Evaluator } from '../ml/evaluator.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import type { Store } from '../store/store.js';
 import type { CampaignRequest } from './campaign-config.js';
+import { createCampaignQuantizationRepo, type CampaignQuantizationRepo } from './campaign-quantization-repo.js';
+import { campaignQuantizeOf, checkCampaignQuantize } from './campaign-quantize.js';
 import { campaignConfigOf, checkCampaignRequest, type CheckedRequest } from './campaign-request.js';
 import { createDeviceSelection, type DeviceSelection } from './device-selection.js';
 import { InFlight } from './in-flight.js';
@@ -64,6 +66,7 @@ export interface CoordinatorDeps {
 
 export class Coordinator {
   readonly rounds: RoundRepo;
+  private readonly quantizations: CampaignQuantizationRepo;
   private readonly work: InFlight;
   private readonly transitions: RoundTransitions;
   private readonly selection: DeviceSelection;
@@ -77,6 +80,7 @@ export class Coordinator {
   constructor(private readonly deps: CoordinatorDeps) {
     const { store, registry, events, clock, log } = deps;
     const rounds = (this.rounds = createRoundRepo(store.db));
+    this.quantizations = createCampaignQuantizationRepo(store.db);
     const spool = new UpdateSpool(deps.spoolDir);
     this.work = new InFlight((error) => log.error({ err: error }, 'round task failed'));
     this.runtimes = new RoundRuntimes(clock, () => this.work.open);
@@ -150,7 +154,15 @@ export class Coordinator {
     if (impossible) throw impossible;
   }
 
-  /** Validates the request, stores the campaign and starts its first round. */
+  /**
+   * Refuses a `quantize` the campaign's model could not run (campaign-quantize.ts: unknown data set or one of other
+   * examples, a layer the int8 .tflite cannot express), before anything is stored.
+   */
+  async checkQuantize(request: CampaignRequest): Promise<void> {
+    await checkCampaignQuantize(request, this.deps);
+  }
+
+  /** Validates the request (checkQuantize before, for `quantize`), stores the campaign and starts its first round. */
   startCampaign(request: CampaignRequest): CampaignRecord {
     const { registry, clock, log } = this.deps;
     const model = registry.getModel(request.model);
@@ -158,7 +170,8 @@ export class Coordinator {
     const checked = this.checkCampaign(request);
     this.checkCapacity(request.selector, checked.minClients, model.paramCount);
     const validationSet = request.validationSet === undefined ? undefined : this.deps.datasets.get(request.validationSet);
-    const config = campaignConfigOf(request, checked, model, validationSet);
+    const quantize = request.quantize && campaignQuantizeOf({ ...request, quantize: request.quantize }, this.deps.datasets).config;
+    const config = campaignConfigOf(request, checked, model, validationSet, quantize);
     const id = randomUUID();
     this.rounds.insertCampaign({ id, modelId: model.id, baseVersionId: base.id, roundsTotal: request.rounds, config, nowMs: clock.now() });
     this.aggregation.remember(id, checked.strategy);
@@ -221,7 +234,12 @@ export class Coordinator {
     const campaign = this.rounds.campaign(campaignId)!;
     if (campaign.state !== 'running') return;
     if (campaign.roundsDone >= campaign.roundsTotal) {
-      this.transitions.moveCampaign(campaignId, 'completed');
+      // One transaction: a completed campaign that asked for a quantization always has its record (the quantize
+      // capability starts the job on `campaign.state`, or at the next start should the hub stop first).
+      this.deps.store.transaction(() => {
+        this.transitions.moveCampaign(campaignId, 'completed');
+        if (campaign.config.quantize) this.quantizations.markPending(campaignId, this.deps.clock.now());
+      });
       this.deps.log.info({ campaignId, rounds: campaign.roundsDone }, 'campaign completed');
       this.transitions.emitCampaign(campaignId);
       this.aggregation.forget(campaignId);

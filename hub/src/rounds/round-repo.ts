@@ -2,6 +2,7 @@
 import type { SqliteDatabase } from '../store/database.js';
 import { finiteColumn, jsonColumn, timeColumn } from '../store/row-values.js';
 import { upgradeStoredConfig, type CampaignConfig } from './campaign-config.js';
+import { campaignQuantizationOf, type CampaignQuantization, type CampaignQuantizationColumns } from './campaign-quantization-repo.js';
 import type { CampaignState, ParticipantState, RoundState } from './round-state.js';
 
 export interface CampaignRecord {
@@ -17,6 +18,8 @@ export interface CampaignRecord {
   error: string | null;
   /** The HUB_ERR_* code of `error` (migration 006); null when none. */
   errorCode: string | null;
+  /** What became of `config.quantize` once the campaign completed (migration 008); null before, or when not asked. */
+  quantization: CampaignQuantization | null;
   createdAtMs: number;
   updatedAtMs: number;
   /**
@@ -91,7 +94,7 @@ export interface ParticipantRecord {
   updatedAtMs: number;
 }
 
-interface CampaignRow {
+interface CampaignRow extends CampaignQuantizationColumns {
   id: string; model_id: string; base_version_id: string; current_version_id: string; state: CampaignState;
   rounds_total: number; rounds_done: number; config: string; strategy_state: Buffer | null; error: string | null;
   error_code: string | null; created_at_ms: number; updated_at_ms: number;
@@ -119,6 +122,7 @@ function toCampaign(r: CampaignRow): CampaignRecord {
     // Not an object: left as it is for storedCampaignProblems to report.
     config: config !== null && typeof config === 'object' && !Array.isArray(config) ? upgradeStoredConfig(config) : config ?? ({} as CampaignConfig),
     strategyState: r.strategy_state ? new Uint8Array(r.strategy_state) : null, error: r.error, errorCode: r.error_code,
+    quantization: campaignQuantizationOf(r),
     createdAtMs: timeColumn(r.created_at_ms, 'created_at_ms', problems), updatedAtMs: timeColumn(r.updated_at_ms, 'updated_at_ms', problems),
   };
   return problems.length > 0 ? { ...record, unusable: problems.join('; ') } : record;

@@ -1,6 +1,7 @@
 /** Builds the API's JSON views of campaigns and rounds from the repository records. */
 import type { DeviceRepo } from '../fleet/device-repo.js';
 import type { ModelRegistry } from '../models/model-registry.js';
+import type { CampaignQuantization } from './campaign-quantization-repo.js';
 import type { CampaignRecord, RoundRecord, RoundRepo } from './round-repo.js';
 import type { CampaignDetailJson, CampaignJson, RoundJson } from './schemas.js';
 
@@ -43,7 +44,12 @@ function summary(campaign: CampaignRecord, rounds: RoundJson[], registry: ModelR
     bytesDown: rounds.reduce((s, r) => s + r.bytesDown, 0), bytesUp: rounds.reduce((s, r) => s + r.bytesUp, 0),
     rejectedUpdates: rounds.reduce((s, r) => s + r.rejectedUpdates, 0),
     createdAt: iso(campaign.createdAtMs), updatedAt: iso(campaign.updatedAtMs), currentRound,
+    ...(campaign.quantization ? { quantization: quantizationView(campaign.quantization) } : {}),
   };
+}
+
+function quantizationView({ updatedAtMs, ...rest }: CampaignQuantization): NonNullable<CampaignJson['quantization']> {
+  return { ...rest, updatedAt: iso(updatedAtMs) };
 }
 
 export function campaignView(campaign: CampaignRecord, repo: RoundRepo, devices: DeviceRepo, registry: ModelRegistry): CampaignDetailJson {

@@ -1,5 +1,6 @@
 /** TypeBox schemas of the rounds API: a "round" resource is a campaign of N federated rounds. */
 import Type, { type Static, type TSchema } from 'typebox';
+import { CAMPAIGN_QUANTIZATION_STATES } from './campaign-quantization-repo.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -48,6 +49,14 @@ export const RoundSchema = Type.Object({
   participants: Type.Array(ParticipantSchema),
 });
 
+export const CampaignQuantizationSchema = Type.Object({
+  state: Type.Enum(CAMPAIGN_QUANTIZATION_STATES, { description: 'pending → started (jobId) | refused (errorCode)' }),
+  jobId: Type.Union([Type.String(), Type.Null()], { description: 'the quantization job of the final version: GET /v1/quantizations/:id' }),
+  errorCode: Type.Union([Type.String(), Type.Null()], { description: 'HUB_ERR_* code the job\'s start was refused with: branch on it, not on the text' }),
+  error: Type.Union([Type.String(), Type.Null()]),
+  updatedAt: Type.String({ format: 'date-time' }),
+}, { description: 'what became of `config.quantize` once the campaign completed; absent before, or when not asked' });
+
 export const CampaignSchema = Type.Object({
   id: Type.String(),
   modelId: Type.String(),
@@ -68,6 +77,7 @@ export const CampaignSchema = Type.Object({
   rejectedUpdates: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
+  quantization: Type.Optional(CampaignQuantizationSchema),
   currentRound: Type.Union([Type.Omit(RoundSchema, ['participants']), Type.Null()]),
 });
 

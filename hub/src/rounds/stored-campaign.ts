@@ -6,6 +6,7 @@
  */
 import { ENCODINGS, isEncoding } from '@fedfleet/proto';
 import type { CampaignConfig } from './campaign-config.js';
+import { storedQuantizeProblems } from './campaign-quantize.js';
 import type { CampaignRecord } from './round-repo.js';
 
 type NumberKey = { [K in keyof CampaignConfig]-?: NonNullable<CampaignConfig[K]> extends number ? K : never }[keyof CampaignConfig];
@@ -43,6 +44,7 @@ export function storedCampaignProblems(campaign: CampaignRecord): string[] {
     if (!isObject(value)) problems.push(`config.${key} is not an object`);
     else if (Object.values(value).some((v) => typeof v === 'number' && !Number.isFinite(v))) problems.push(`config.${key} holds a non-finite number`);
   }
+  problems.push(...storedQuantizeProblems(config.quantize));
   if (!Number.isInteger(campaign.roundsTotal) || campaign.roundsTotal < 1) problems.push(`rounds_total ${campaign.roundsTotal} is not a positive integer`);
   return problems;
 }

@@ -29,6 +29,7 @@ export const ROUNDS_USAGE = `Usage:
                         ${withDefault('epochs', 'epochs', 'N')} ${withDefault('batch', 'batchSize', 'N')} ${withDefault('lr', 'learningRate', 'x')} ${withDefault('strategy', 'strategy', 'name')} [--strategy-opt k=v,…]
                         [--compression fp32|fp16|int8] [--min-clients <N>] ${withDefault('over-select', 'overSelect', 'x')} ${withDefault('deadline-sec', 'deadlineSec', 's')}
                         ${withDefault('seed', 'seed', 'N')} [--no-eval] [--validation-set <data set>] [--detach] [--json]
+                        [--quantize fleet|dataset:<name>] [--quantize-percentile <p>]
   fedfleet rounds ls [--json]
   fedfleet rounds show <id> [--json]
   fedfleet rounds watch <id>
@@ -37,6 +38,8 @@ export const ROUNDS_USAGE = `Usage:
 Values shown are the defaults. --min-clients: ${schemaText('minClients', 'description')} (K = --clients).
 start prints a live progress bar (round, updates received / expected, accuracy) until the campaign ends,
 unless --detach or --json. Strategies: ${STRATEGY_NAMES.join(', ')}.
+--quantize: once the campaign completed, quantize its final version to an int8 .tflite, calibrated on the devices
+the selector picks or on an uploaded data set (as fedfleet models quantize); --quantize-percentile: its percentile.
 `;
 
 /** Rejections with this code are updates that came after their round closed, not invalid ones. */
@@ -67,6 +70,8 @@ const OPTIONS = {
   'deadline-sec': { type: 'string' },
   'max-examples': { type: 'string' },
   'validation-set': { type: 'string' },
+  quantize: { type: 'string' },
+  'quantize-percentile': { type: 'string' },
   seed: { type: 'string' },
   'no-eval': { type: 'boolean', default: false },
   detach: { type: 'boolean', default: false },
@@ -77,6 +82,26 @@ function number(text: string, what: string): number {
   const value = Number(text);
   if (!Number.isFinite(value)) throw usageError(`${what} must be a number, got ${JSON.stringify(text)}`);
   return value;
+}
+
+/** The campaign's `quantize` from --quantize and --quantize-percentile; the hub checks the data set and the range. */
+function quantizeBody(calibrate: string | undefined, percentile: string | undefined): Record<string, unknown> | undefined {
+  if (calibrate === undefined) {
+    if (percentile !== undefined) throw usageError('--quantize-percentile goes with --quantize fleet|dataset:<name>');
+    return undefined;
+  }
+  if (!/^(fleet|dataset:.+)$/.test(calibrate)) throw usageError(`--quantize must be fleet or dataset:<name>, got ${JSON.stringify(calibrate)}`);
+  return { calibrate, ...(percentile === undefined ? {} : { percentile: number(percentile, '--quantize-percentile') }) };
+}
+
+/** What became of the campaign's quantize ('' when it asked for none). */
+function quantizationLine(c: CampaignJson): string {
+  if (!c.config.quantize) return '';
+  const q = c.quantization;
+  if (!q) return c.state === 'running' ? 'quantization: after the last round' : 'quantization: none, the campaign did not complete';
+  if (q.state === 'started') return `quantization: job ${q.jobId}; follow it: fedfleet models show ${c.modelName} --version ${c.currentVersionId}`;
+  if (q.state === 'refused') return `quantization refused: ${q.errorCode}: ${q.error ?? ''}`;
+  return 'quantization: starting';
 }
 
 
@@ -120,6 +145,8 @@ export async function runRoundsCommand(argv: string[], io: CliIo): Promise<numbe
       if (values.seed) body.seed = Number(values.seed);
       if (values['no-eval']) body.evaluate = false;
       if (values['validation-set']) body.validationSet = values['validation-set'];
+      const quantize = quantizeBody(values.quantize, values['quantize-percentile']);
+      if (quantize) body.quantize = quantize;
       const campaign = await client.request<CampaignDetailJson>('POST', '/v1/rounds', body);
       if (values.json) return printJson(io, campaign), 0;
       println(io.stdout, `campaign ${campaign.id}: ${countOf(campaign.roundsTotal, 'round')} of ${campaign.modelName}`);
@@ -171,6 +198,8 @@ function rejectionsOf(round: Pick<RoundJson, 'rejections'>): { late: number; inv
 
 function printCampaign(io: CliIo, c: CampaignDetailJson): void {
   println(io.stdout, `campaign ${c.id}  model ${c.modelName}  ${c.state}  ${c.roundsDone}/${countOf(c.roundsTotal, 'round')}${c.error ? `  error: ${c.error}` : ''}`);
+  const quantization = quantizationLine(c);
+  if (quantization) println(io.stdout, quantization);
   println(io.stdout, `strategy ${String(c.config.strategy)}  clients ${String(c.config.clients)}  epochs ${String(c.config.epochs)}  batch ${String(c.config.batchSize)}  lr ${String(c.config.learningRate)}  down ${String(c.config.downlink)}  up ${String(c.config.uplink)}`);
   println(io.stdout, formatTable(
     ['ROUND', 'STATE', 'SELECTED', 'UPDATES', 'ACCURACY', 'VALIDATION', 'LOSS', 'TRAIN LOSS', 'BYTES DOWN', 'BYTES UP', 'LATE', 'REJECTED', 'VERSION'],
@@ -209,5 +238,12 @@ async function watch(client: HubClient, io: CliIo, id: string, pollMs: number): 
   }
   if (io.stderr.isTTY) progress.finish(campaign.state); // otherwise the line below says it
   println(io.stdout, `campaign ${campaign.id} ${campaign.state}: ${campaign.roundsDone}/${countOf(campaign.roundsTotal, 'round')}, final accuracy ${formatAccuracy(campaign.accuracy.at(-1))}${campaign.error ? `, ${campaign.error}` : ''}`);
+  // The job starts just after the campaign completed: a few polls see it started (or refused).
+  for (let poll = 0; poll < 10 && campaign.quantization?.state === 'pending'; poll++) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    campaign = await client.request<CampaignDetailJson>('GET', `/v1/rounds/${id}`);
+  }
+  const quantization = quantizationLine(campaign);
+  if (quantization) println(io.stdout, quantization);
   return campaign.state === 'completed' ? 0 : 1;
 }

@@ -16,13 +16,14 @@ export const roundRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/rounds', {
     schema: {
       tags: ['rounds'], summary: 'Start a federated campaign of N rounds', body: CampaignRequestSchema,
-      response: { 201: CampaignDetailSchema, ...errorResponses(400, 401, 404) },
+      response: { 201: CampaignDetailSchema, ...errorResponses(400, 401, 404, 422) },
     },
   }, async (request, reply) => {
     // A refused request stores nothing (DESIGN §9). A built-in architecture's name stands for a model of that
     // architecture, created on first use — only for a request that is otherwise valid, the validation set and the
     // fleet's capacity included.
     const { minClients } = app.coordinator.checkCampaign(request.body);
+    await app.coordinator.checkQuantize(request.body);
     const { baseVersion, model, validationSet, selector } = request.body;
     const existing = app.models.findModel(model);
     const toCreate = existing || (baseVersion !== undefined && baseVersion !== 'latest') ? undefined : builtinArchitecture(model);

@@ -13,6 +13,7 @@ import { TFLITE_MEDIA_TYPE } from '../../src/models/tflite-export.js';
 import type { QuantizationJson } from '../../src/quantize/schemas.js';
 import { sha256Hex } from '../../src/store/blobs.js';
 import { runCli } from '../helpers/cli.js';
+import { uploadDataset } from '../helpers/datasets.js';
 import { startTestHub, TEST_ADMIN_TOKEN, type TestHub } from '../helpers/test-hub.js';
 
 const DIGITS = 24;
@@ -35,11 +36,7 @@ async function hubWithModels(): Promise<TestHub> {
 async function uploadDigits(testHub: TestHub): Promise<void> {
   const random = mulberry32(9);
   const x = Float32Array.from({ length: DIGITS * 784 }, () => random());
-  const response = await testHub.api('POST', '/v1/datasets', {
-    name: 'digits', inputShape: [784], numClasses: 10, xBase64: Buffer.from(x.buffer).toString('base64'),
-    yBase64: Buffer.from(Array.from({ length: DIGITS }, (_, i) => i % 10)).toString('base64'),
-  });
-  expect(response.status).toBe(201);
+  await uploadDataset(testHub.api, { name: 'digits', inputShape: [784], numClasses: 10, x, y: Array.from({ length: DIGITS }, (_, i) => i % 10) });
 }
 
 function tempDir(): string {

@@ -6,11 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { encodeFloat32Le } from '@fedfleet/proto';
 import type { HubEventMap } from '../../src/events/hub-events.js';
 import { storedQuantizeProblems } from '../../src/rounds/campaign-quantize.js';
 import type { CampaignDetailJson } from '../../src/rounds/schemas.js';
 import { runCli } from '../helpers/cli.js';
+import { uploadDataset } from '../helpers/datasets.js';
 import { startTestHub, tempDataDir, TEST_ADMIN_TOKEN } from '../helpers/test-hub.js';
 import {
   getCampaign, saveTfjsModel, startCampaign, startRoundHub, tinyDelta, waitForCampaign, type Api, type RawDevice,
@@ -20,13 +20,9 @@ import { finished, partition } from './quantize-helpers.js';
 interface AuditJson { actor: string; action: string; target: string | null; details: Record<string, unknown> }
 
 /** Uploads `count` seeded examples of `width` values as data set `name` (3 classes). */
-async function uploadDataset(api: Api, name: string, width = 4, count = 12): Promise<void> {
+function uploadSineDataset(api: Api, name: string, width = 4, count = 12): Promise<void> {
   const x = new Float32Array(count * width).map((_, i) => Math.sin(i));
-  const response = await api('POST', '/v1/datasets', {
-    name, inputShape: [width], numClasses: 3, xBase64: Buffer.from(encodeFloat32Le(x)).toString('base64'),
-    yBase64: Buffer.from(new Uint8Array(count)).toString('base64'),
-  });
-  if (response.status !== 201) throw new Error(`dataset upload: ${response.status} ${JSON.stringify(response.body)}`);
+  return uploadDataset(api, { name, inputShape: [width], numClasses: 3, x, y: new Uint8Array(count) });
 }
 
 const ONE_ROUND = { model: 'tiny', rounds: 1, clients: 1, minClients: 1, overSelect: 1, evaluate: false };
@@ -50,7 +46,7 @@ const audit = async (api: Api, action: string) => (await api<AuditJson[]>('GET',
 describe('a campaign that quantizes its final version', () => {
   it('starts a job of the final version once it completed: recorded on the campaign, announced, audited as campaign, done', async () => {
     const { testHub, api, model, enroll, online } = await startRoundHub();
-    await uploadDataset(api, 'calib');
+    await uploadSineDataset(api, 'calib');
     const device = await enroll('a');
     await online([device.deviceId]);
     const started: HubEventMap['campaign.quantization-started'][] = [];
@@ -86,7 +82,7 @@ describe('a campaign that quantizes its final version', () => {
 
   it('refuses at creation, storing nothing, a quantize whose job would be refused', async () => {
     const { api, enroll, online } = await startRoundHub();
-    await uploadDataset(api, 'wide', 5);
+    await uploadSineDataset(api, 'wide', 5);
     const tanh = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4], activation: 'tanh' })] });
     const { modelJson, weights } = await saveTfjsModel(tanh);
     tanh.dispose();
@@ -139,7 +135,7 @@ describe('a campaign that quantizes its final version', () => {
   it('a record still pending when the hub stopped: the next hub starts the job', async () => {
     const dataDir = tempDataDir();
     const first = await startRoundHub({ dataDir });
-    await uploadDataset(first.api, 'calib');
+    await uploadSineDataset(first.api, 'calib');
     const device = await first.enroll('a');
     await first.online([device.deviceId]);
     const campaign = await runOneRound(first.api, device, { calibrate: 'dataset:calib' });

@@ -5,18 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { calibrateRanges, decodeTfliteInt8, encodeFloat32Le } from '@fedfleet/proto';
+import { calibrateRanges, decodeTfliteInt8 } from '@fedfleet/proto';
+import { uploadDataset } from '../helpers/datasets.js';
 import { BOARD, saveTfjsModel, startRoundHub, type Api } from '../rounds/round-helpers.js';
 import { finished, floatModelOf, importTwoLayerModel, partition, startQuantization } from './quantize-helpers.js';
 
-async function uploadDataset(api: Api, name: string, examples: Float32Array[], inputShape = [4]): Promise<void> {
+function uploadExamples(api: Api, name: string, examples: Float32Array[], inputShape = [4]): Promise<void> {
   const x = new Float32Array(examples.length * examples[0]!.length);
   examples.forEach((e, i) => x.set(e, i * e.length));
-  const response = await api('POST', '/v1/datasets', {
-    name, inputShape, numClasses: 3, xBase64: Buffer.from(encodeFloat32Le(x)).toString('base64'),
-    yBase64: Buffer.from(new Uint8Array(examples.length)).toString('base64'),
-  });
-  if (response.status !== 201) throw new Error(`dataset upload: ${response.status} ${JSON.stringify(response.body)}`);
+  return uploadDataset(api, { name, inputShape, numClasses: 3, x, y: new Uint8Array(examples.length) });
 }
 
 async function importTanhModel(api: Api): Promise<void> {
@@ -32,7 +29,7 @@ describe('quantization requests', () => {
     const { testHub, api, enroll, online } = await startRoundHub();
     const { versionId } = await importTwoLayerModel(api);
     await importTanhModel(api);
-    await uploadDataset(api, 'five-wide', partition(1, 3, 0, 1).map((e) => Float32Array.of(...e, 0)), [5]);
+    await uploadExamples(api, 'five-wide', partition(1, 3, 0, 1).map((e) => Float32Array.of(...e, 0)), [5]);
     const int8Only = await enroll('mcu', { profile: { ...BOARD, int8Only: true } });
     await enroll('asleep', { connect: false });
     await online([int8Only.deviceId]);
@@ -74,7 +71,7 @@ describe('quantization requests', () => {
     const model = await floatModelOf(testHub.hub, versionId);
     // More examples than one slice, the widest ones last: every slice must count.
     const examples = [...partition(5, 40, -1, 1), ...partition(6, 30, 1, 4)];
-    await uploadDataset(api, 'calib', examples);
+    await uploadExamples(api, 'calib', examples);
 
     const all = await finished(api, (await startQuantization(api, 'two-layer', 'latest', { calibrate: 'dataset:calib' })).id);
     const central = calibrateRanges(model, examples);

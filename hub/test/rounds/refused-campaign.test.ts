@@ -1,6 +1,7 @@
 /** DESIGN §9: a refused `POST /v1/rounds` stores nothing — no campaign, no round, no model created on its behalf. */
 import { describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from '../helpers/test-hub.js';
+import { uploadDataset } from '../helpers/datasets.js';
 
 function counts(testHub: TestHub): Record<string, number> {
   const count = (table: string) => (testHub.hub.store.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -9,11 +10,7 @@ function counts(testHub: TestHub): Record<string, number> {
 
 /** A validation set of 2 examples, `inputShape` [2] and 3 classes: it fits none of the built-in architectures. */
 async function uploadSmallValidationSet(testHub: TestHub): Promise<void> {
-  const x = Buffer.from(new Float32Array([0, 1, 1, 0]).buffer);
-  const response = await testHub.api('POST', '/v1/datasets', {
-    name: 'small', inputShape: [2], numClasses: 3, xBase64: x.toString('base64'), yBase64: Buffer.from([0, 2]).toString('base64'),
-  });
-  expect(response.status).toBe(201);
+  await uploadDataset(testHub.api, { name: 'small', inputShape: [2], numClasses: 3, x: new Float32Array([0, 1, 1, 0]), y: [0, 2] });
 }
 
 describe('a refused campaign stores nothing', () => {

@@ -13,7 +13,10 @@ export const DEFAULT_HUB_URL = 'http://127.0.0.1:8080';
 
 export interface HubClient {
   readonly hubUrl: string;
+  /** A JSON request; the parsed answer. */
   request<T>(method: string, path: string, body?: unknown): Promise<T>;
+  /** A GET whose answer is bytes (an artifact), with the headers that describe them. */
+  download(path: string): Promise<{ bytes: Buffer; headers: Headers }>;
 }
 
 export interface ClientFlags {
@@ -59,24 +62,32 @@ export function resolveHubUrl(flags: ClientFlags, io: CliIo): string {
   return text.replace(/\/+$/, '');
 }
 
+/** The hub's `{ error: { code, message } }` body as a CliError (HUB_ERR_INTERNAL with the status when it has none). */
+function hubError(status: number, parsed: unknown): CliError {
+  const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+  return new CliError(error?.code ?? 'HUB_ERR_INTERNAL', error?.message ?? `HTTP ${status}`);
+}
+
 export function createHubClient(flags: ClientFlags, io: CliIo): HubClient {
   const hubUrl = resolveHubUrl(flags, io);
   let token: string | undefined;
+  async function send(method: string, path: string, body?: unknown): Promise<Response> {
+    token ??= resolveAdminToken(flags, io);
+    try {
+      return await fetch(`${hubUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new CliError('HUB_ERR_HUB_UNREACHABLE', `cannot reach the hub at ${hubUrl}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+    }
+  }
   return {
     hubUrl,
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      token ??= resolveAdminToken(flags, io);
-      let response: Response;
-      try {
-        response = await fetch(`${hubUrl}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
-      } catch (error) {
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        throw new CliError('HUB_ERR_HUB_UNREACHABLE', `cannot reach the hub at ${hubUrl}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
-      }
+      const response = await send(method, path, body);
       const text = await response.text();
       let parsed: unknown;
       try {
@@ -84,11 +95,22 @@ export function createHubClient(flags: ClientFlags, io: CliIo): HubClient {
       } catch {
         throw new CliError('HUB_ERR_HUB_UNREACHABLE', `${hubUrl} answered ${response.status} with something that is not JSON — is it a fedfleet hub?`);
       }
-      if (!response.ok) {
-        const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-        throw new CliError(error?.code ?? 'HUB_ERR_INTERNAL', error?.message ?? `HTTP ${response.status}`);
-      }
+      if (!response.ok) throw hubError(response.status, parsed);
       return parsed as T;
+    },
+    async download(path: string) {
+      const response = await send('GET', path);
+      const bytes = Buffer.from(await response.arrayBuffer());
+      if (!response.ok) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(bytes.toString('utf8'));
+        } catch {
+          parsed = undefined;
+        }
+        throw hubError(response.status, parsed);
+      }
+      return { bytes, headers: response.headers };
     },
   };
 }

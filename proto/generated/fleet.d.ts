@@ -26,7 +26,8 @@ export namespace fedfleet {
             chunkRequest?: (fedfleet.v1.ChunkRequest.$Properties|null);
             chunk?: (fedfleet.v1.Chunk.$Properties|null);
             calibrationReport?: (fedfleet.v1.CalibrationReport.$Properties|null);
-            body?: ("status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport");
+            deployReport?: (fedfleet.v1.DeployReport.$Properties|null);
+            body?: ("status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport"|"deployReport");
             static create(properties: fedfleet.v1.Envelope.$Shape): fedfleet.v1.Envelope & fedfleet.v1.Envelope.$Shape;
             static create(properties?: fedfleet.v1.Envelope.$Properties): fedfleet.v1.Envelope;
             static encode(message: fedfleet.v1.Envelope.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -52,7 +53,8 @@ export namespace fedfleet {
                 chunkRequest?: (fedfleet.v1.ChunkRequest.$Properties|null);
                 chunk?: (fedfleet.v1.Chunk.$Properties|null);
                 calibrationReport?: (fedfleet.v1.CalibrationReport.$Properties|null);
-                body?: ("status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport");
+                deployReport?: (fedfleet.v1.DeployReport.$Properties|null);
+                body?: ("status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport"|"deployReport");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -69,9 +71,10 @@ export namespace fedfleet {
               chunkRequest?: fedfleet.v1.ChunkRequest.$Shape|null;
               chunk?: fedfleet.v1.Chunk.$Shape|null;
               calibrationReport?: fedfleet.v1.CalibrationReport.$Shape|null;
+              deployReport?: fedfleet.v1.DeployReport.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "status"; status: fedfleet.v1.Status.$Shape; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "telemetry"; status?: null; telemetry: fedfleet.v1.Telemetry.$Shape; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "command"; status?: null; telemetry?: null; command: fedfleet.v1.Command.$Shape; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "commandResult"; status?: null; telemetry?: null; command?: null; commandResult: fedfleet.v1.CommandResult.$Shape; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "progress"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress: fedfleet.v1.Progress.$Shape; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "weightUpdate"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate: fedfleet.v1.WeightUpdate.$Shape; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "evalResult"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult: fedfleet.v1.EvalResult.$Shape; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "chunkRequest"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest: fedfleet.v1.ChunkRequest.$Shape; chunk?: null; calibrationReport?: null }|{ body?: "chunk"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk: fedfleet.v1.Chunk.$Shape; calibrationReport?: null }|{ body?: "calibrationReport"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport: fedfleet.v1.CalibrationReport.$Shape })
+              ({ body?: undefined; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "status"; status: fedfleet.v1.Status.$Shape; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "telemetry"; status?: null; telemetry: fedfleet.v1.Telemetry.$Shape; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "command"; status?: null; telemetry?: null; command: fedfleet.v1.Command.$Shape; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "commandResult"; status?: null; telemetry?: null; command?: null; commandResult: fedfleet.v1.CommandResult.$Shape; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "progress"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress: fedfleet.v1.Progress.$Shape; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "weightUpdate"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate: fedfleet.v1.WeightUpdate.$Shape; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "evalResult"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult: fedfleet.v1.EvalResult.$Shape; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "chunkRequest"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest: fedfleet.v1.ChunkRequest.$Shape; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "chunk"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk: fedfleet.v1.Chunk.$Shape; calibrationReport?: null; deployReport?: null }|{ body?: "calibrationReport"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport: fedfleet.v1.CalibrationReport.$Shape; deployReport?: null }|{ body?: "deployReport"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport: fedfleet.v1.DeployReport.$Shape })
             );
         }
 
@@ -136,6 +139,9 @@ export namespace fedfleet {
             bootAtMs: number;
             reason: string;
             trainExamples: number;
+            activeSha256: string;
+            previousVersionId: string;
+            shadowVersionId: string;
             static create(properties: fedfleet.v1.Status.$Shape): fedfleet.v1.Status & fedfleet.v1.Status.$Shape;
             static create(properties?: fedfleet.v1.Status.$Properties): fedfleet.v1.Status;
             static encode(message: fedfleet.v1.Status.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -158,6 +164,9 @@ export namespace fedfleet {
                 bootAtMs?: (number|null);
                 reason?: (string|null);
                 trainExamples?: (number|null);
+                activeSha256?: (string|null);
+                previousVersionId?: (string|null);
+                shadowVersionId?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = fedfleet.v1.Status.$Properties;
@@ -355,7 +364,8 @@ export namespace fedfleet {
             config?: (fedfleet.v1.ConfigUpdate.$Properties|null);
             deploy?: (fedfleet.v1.DeployModel.$Properties|null);
             calibrate?: (fedfleet.v1.CalibrateTask.$Properties|null);
-            kind?: ("train"|"eval"|"cancel"|"config"|"deploy"|"calibrate");
+            rollback?: (fedfleet.v1.RollbackModel.$Properties|null);
+            kind?: ("train"|"eval"|"cancel"|"config"|"deploy"|"calibrate"|"rollback");
             static create(properties: fedfleet.v1.Command.$Shape): fedfleet.v1.Command & fedfleet.v1.Command.$Shape;
             static create(properties?: fedfleet.v1.Command.$Properties): fedfleet.v1.Command;
             static encode(message: fedfleet.v1.Command.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -375,7 +385,8 @@ export namespace fedfleet {
                 config?: (fedfleet.v1.ConfigUpdate.$Properties|null);
                 deploy?: (fedfleet.v1.DeployModel.$Properties|null);
                 calibrate?: (fedfleet.v1.CalibrateTask.$Properties|null);
-                kind?: ("train"|"eval"|"cancel"|"config"|"deploy"|"calibrate");
+                rollback?: (fedfleet.v1.RollbackModel.$Properties|null);
+                kind?: ("train"|"eval"|"cancel"|"config"|"deploy"|"calibrate"|"rollback");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -386,9 +397,10 @@ export namespace fedfleet {
               config?: fedfleet.v1.ConfigUpdate.$Shape|null;
               deploy?: fedfleet.v1.DeployModel.$Shape|null;
               calibrate?: fedfleet.v1.CalibrateTask.$Shape|null;
+              rollback?: fedfleet.v1.RollbackModel.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "train"; train: fedfleet.v1.TrainTask.$Shape; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "eval"; train?: null; "eval": fedfleet.v1.EvalTask.$Shape; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "cancel"; train?: null; "eval"?: null; cancel: fedfleet.v1.Cancel.$Shape; config?: null; deploy?: null; calibrate?: null }|{ kind?: "config"; train?: null; "eval"?: null; cancel?: null; config: fedfleet.v1.ConfigUpdate.$Shape; deploy?: null; calibrate?: null }|{ kind?: "deploy"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy: fedfleet.v1.DeployModel.$Shape; calibrate?: null }|{ kind?: "calibrate"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate: fedfleet.v1.CalibrateTask.$Shape })
+              ({ kind?: undefined; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null; rollback?: null }|{ kind?: "train"; train: fedfleet.v1.TrainTask.$Shape; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null; rollback?: null }|{ kind?: "eval"; train?: null; "eval": fedfleet.v1.EvalTask.$Shape; cancel?: null; config?: null; deploy?: null; calibrate?: null; rollback?: null }|{ kind?: "cancel"; train?: null; "eval"?: null; cancel: fedfleet.v1.Cancel.$Shape; config?: null; deploy?: null; calibrate?: null; rollback?: null }|{ kind?: "config"; train?: null; "eval"?: null; cancel?: null; config: fedfleet.v1.ConfigUpdate.$Shape; deploy?: null; calibrate?: null; rollback?: null }|{ kind?: "deploy"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy: fedfleet.v1.DeployModel.$Shape; calibrate?: null; rollback?: null }|{ kind?: "calibrate"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate: fedfleet.v1.CalibrateTask.$Shape; rollback?: null }|{ kind?: "rollback"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null; rollback: fedfleet.v1.RollbackModel.$Shape })
             );
         }
 
@@ -567,6 +579,9 @@ export namespace fedfleet {
             model?: (fedfleet.v1.ModelRef.$Properties|null);
             manifest: Uint8Array;
             signature: Uint8Array;
+            mode: fedfleet.v1.DeployMode;
+            deadlineAtMs: number;
+            selfTestExamples: number;
             static create(properties: fedfleet.v1.DeployModel.$Shape): fedfleet.v1.DeployModel & fedfleet.v1.DeployModel.$Shape;
             static create(properties?: fedfleet.v1.DeployModel.$Properties): fedfleet.v1.DeployModel;
             static encode(message: fedfleet.v1.DeployModel.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -583,9 +598,199 @@ export namespace fedfleet {
                 model?: (fedfleet.v1.ModelRef.$Properties|null);
                 manifest?: (Uint8Array|null);
                 signature?: (Uint8Array|null);
+                mode?: (fedfleet.v1.DeployMode|null);
+                deadlineAtMs?: (number|null);
+                selfTestExamples?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = fedfleet.v1.DeployModel.$Properties;
+        }
+
+        enum DeployMode {
+            DEPLOY_MODE_UNSPECIFIED = 0,
+            DEPLOY_MODE_ACTIVATE = 1,
+            DEPLOY_MODE_SHADOW = 2
+        }
+
+        interface IRollbackModel extends fedfleet.v1.RollbackModel.$Properties {
+        }
+
+        class RollbackModel {
+            constructor(properties?: fedfleet.v1.RollbackModel.$Properties);
+            $unknowns?: Uint8Array[];
+            rolloutId: string;
+            fromVersionId: string;
+            reason: string;
+            static create(properties: fedfleet.v1.RollbackModel.$Shape): fedfleet.v1.RollbackModel & fedfleet.v1.RollbackModel.$Shape;
+            static create(properties?: fedfleet.v1.RollbackModel.$Properties): fedfleet.v1.RollbackModel;
+            static encode(message: fedfleet.v1.RollbackModel.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedfleet.v1.RollbackModel & fedfleet.v1.RollbackModel.$Shape;
+            static fromObject(object: { [k: string]: any }): fedfleet.v1.RollbackModel;
+            static toObject(message: fedfleet.v1.RollbackModel, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RollbackModel {
+            interface $Properties {
+                rolloutId?: (string|null);
+                fromVersionId?: (string|null);
+                reason?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = fedfleet.v1.RollbackModel.$Properties;
+        }
+
+        interface ISelfTest extends fedfleet.v1.SelfTest.$Properties {
+        }
+
+        class SelfTest {
+            constructor(properties?: fedfleet.v1.SelfTest.$Properties);
+            $unknowns?: Uint8Array[];
+            examples: number;
+            accuracy: number;
+            p50Ms: number;
+            p95Ms: number;
+            static create(properties: fedfleet.v1.SelfTest.$Shape): fedfleet.v1.SelfTest & fedfleet.v1.SelfTest.$Shape;
+            static create(properties?: fedfleet.v1.SelfTest.$Properties): fedfleet.v1.SelfTest;
+            static encode(message: fedfleet.v1.SelfTest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedfleet.v1.SelfTest & fedfleet.v1.SelfTest.$Shape;
+            static fromObject(object: { [k: string]: any }): fedfleet.v1.SelfTest;
+            static toObject(message: fedfleet.v1.SelfTest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SelfTest {
+            interface $Properties {
+                examples?: (number|null);
+                accuracy?: (number|null);
+                p50Ms?: (number|null);
+                p95Ms?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = fedfleet.v1.SelfTest.$Properties;
+        }
+
+        enum DeployPhase {
+            DEPLOY_PHASE_UNSPECIFIED = 0,
+            DEPLOY_PHASE_DOWNLOADING = 1,
+            DEPLOY_PHASE_VERIFYING = 2,
+            DEPLOY_PHASE_ACTIVATED = 3,
+            DEPLOY_PHASE_FAILED = 4,
+            DEPLOY_PHASE_ROLLED_BACK = 5,
+            DEPLOY_PHASE_SHADOWING = 6
+        }
+
+        interface IShadowStats extends fedfleet.v1.ShadowStats.$Properties {
+        }
+
+        class ShadowStats {
+            constructor(properties?: fedfleet.v1.ShadowStats.$Properties);
+            $unknowns?: Uint8Array[];
+            inferences: number;
+            agreements: number;
+            labelled: number;
+            championCorrect: number;
+            challengerCorrect: number;
+            static create(properties: fedfleet.v1.ShadowStats.$Shape): fedfleet.v1.ShadowStats & fedfleet.v1.ShadowStats.$Shape;
+            static create(properties?: fedfleet.v1.ShadowStats.$Properties): fedfleet.v1.ShadowStats;
+            static encode(message: fedfleet.v1.ShadowStats.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedfleet.v1.ShadowStats & fedfleet.v1.ShadowStats.$Shape;
+            static fromObject(object: { [k: string]: any }): fedfleet.v1.ShadowStats;
+            static toObject(message: fedfleet.v1.ShadowStats, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ShadowStats {
+            interface $Properties {
+                inferences?: (number|null);
+                agreements?: (number|null);
+                labelled?: (number|null);
+                championCorrect?: (number|null);
+                challengerCorrect?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = fedfleet.v1.ShadowStats.$Properties;
+        }
+
+        interface IDeployReport extends fedfleet.v1.DeployReport.$Properties {
+        }
+
+        class DeployReport {
+            constructor(properties?: fedfleet.v1.DeployReport.$Properties);
+            $unknowns?: Uint8Array[];
+            rolloutId: string;
+            commandId: string;
+            modelId: string;
+            versionId: string;
+            phase: fedfleet.v1.DeployPhase;
+            errorCode: string;
+            reason: string;
+            selfTest?: (fedfleet.v1.SelfTest.$Properties|null);
+            baseline?: (fedfleet.v1.SelfTest.$Properties|null);
+            shadow?: (fedfleet.v1.ShadowStats.$Properties|null);
+            activeVersionId: string;
+            previousVersionId: string;
+            static create(properties: fedfleet.v1.DeployReport.$Shape): fedfleet.v1.DeployReport & fedfleet.v1.DeployReport.$Shape;
+            static create(properties?: fedfleet.v1.DeployReport.$Properties): fedfleet.v1.DeployReport;
+            static encode(message: fedfleet.v1.DeployReport.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedfleet.v1.DeployReport & fedfleet.v1.DeployReport.$Shape;
+            static fromObject(object: { [k: string]: any }): fedfleet.v1.DeployReport;
+            static toObject(message: fedfleet.v1.DeployReport, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeployReport {
+            interface $Properties {
+                rolloutId?: (string|null);
+                commandId?: (string|null);
+                modelId?: (string|null);
+                versionId?: (string|null);
+                phase?: (fedfleet.v1.DeployPhase|null);
+                errorCode?: (string|null);
+                reason?: (string|null);
+                selfTest?: (fedfleet.v1.SelfTest.$Properties|null);
+                baseline?: (fedfleet.v1.SelfTest.$Properties|null);
+                shadow?: (fedfleet.v1.ShadowStats.$Properties|null);
+                activeVersionId?: (string|null);
+                previousVersionId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = fedfleet.v1.DeployReport.$Properties;
+        }
+
+        interface IModelBundle extends fedfleet.v1.ModelBundle.$Properties {
+        }
+
+        class ModelBundle {
+            constructor(properties?: fedfleet.v1.ModelBundle.$Properties);
+            $unknowns?: Uint8Array[];
+            magic: string;
+            manifest: Uint8Array;
+            signature: Uint8Array;
+            payload: Uint8Array;
+            static create(properties: fedfleet.v1.ModelBundle.$Shape): fedfleet.v1.ModelBundle & fedfleet.v1.ModelBundle.$Shape;
+            static create(properties?: fedfleet.v1.ModelBundle.$Properties): fedfleet.v1.ModelBundle;
+            static encode(message: fedfleet.v1.ModelBundle.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedfleet.v1.ModelBundle & fedfleet.v1.ModelBundle.$Shape;
+            static fromObject(object: { [k: string]: any }): fedfleet.v1.ModelBundle;
+            static toObject(message: fedfleet.v1.ModelBundle, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ModelBundle {
+            interface $Properties {
+                magic?: (string|null);
+                manifest?: (Uint8Array|null);
+                signature?: (Uint8Array|null);
+                payload?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = fedfleet.v1.ModelBundle.$Properties;
         }
 
         enum ResultCode {

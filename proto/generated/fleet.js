@@ -46,7 +46,8 @@ export const fedfleet = $root.fedfleet = (() => {
              * @property {fedfleet.v1.ChunkRequest.$Properties|null} [chunkRequest] Envelope chunkRequest
              * @property {fedfleet.v1.Chunk.$Properties|null} [chunk] Envelope chunk
              * @property {fedfleet.v1.CalibrationReport.$Properties|null} [calibrationReport] Envelope calibrationReport
-             * @property {"status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport"} [body] Envelope body
+             * @property {fedfleet.v1.DeployReport.$Properties|null} [deployReport] Envelope deployReport
+             * @property {"status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport"|"deployReport"} [body] Envelope body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -74,9 +75,10 @@ export const fedfleet = $root.fedfleet = (() => {
              *   chunkRequest?: fedfleet.v1.ChunkRequest.$Shape|null;
              *   chunk?: fedfleet.v1.Chunk.$Shape|null;
              *   calibrationReport?: fedfleet.v1.CalibrationReport.$Shape|null;
+             *   deployReport?: fedfleet.v1.DeployReport.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "status"; status: fedfleet.v1.Status.$Shape; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "telemetry"; status?: null; telemetry: fedfleet.v1.Telemetry.$Shape; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "command"; status?: null; telemetry?: null; command: fedfleet.v1.Command.$Shape; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "commandResult"; status?: null; telemetry?: null; command?: null; commandResult: fedfleet.v1.CommandResult.$Shape; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "progress"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress: fedfleet.v1.Progress.$Shape; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "weightUpdate"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate: fedfleet.v1.WeightUpdate.$Shape; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "evalResult"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult: fedfleet.v1.EvalResult.$Shape; chunkRequest?: null; chunk?: null; calibrationReport?: null }|{ body?: "chunkRequest"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest: fedfleet.v1.ChunkRequest.$Shape; chunk?: null; calibrationReport?: null }|{ body?: "chunk"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk: fedfleet.v1.Chunk.$Shape; calibrationReport?: null }|{ body?: "calibrationReport"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport: fedfleet.v1.CalibrationReport.$Shape })
+             *   ({ body?: undefined; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "status"; status: fedfleet.v1.Status.$Shape; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "telemetry"; status?: null; telemetry: fedfleet.v1.Telemetry.$Shape; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "command"; status?: null; telemetry?: null; command: fedfleet.v1.Command.$Shape; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "commandResult"; status?: null; telemetry?: null; command?: null; commandResult: fedfleet.v1.CommandResult.$Shape; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "progress"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress: fedfleet.v1.Progress.$Shape; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "weightUpdate"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate: fedfleet.v1.WeightUpdate.$Shape; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "evalResult"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult: fedfleet.v1.EvalResult.$Shape; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "chunkRequest"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest: fedfleet.v1.ChunkRequest.$Shape; chunk?: null; calibrationReport?: null; deployReport?: null }|{ body?: "chunk"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk: fedfleet.v1.Chunk.$Shape; calibrationReport?: null; deployReport?: null }|{ body?: "calibrationReport"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport: fedfleet.v1.CalibrationReport.$Shape; deployReport?: null }|{ body?: "deployReport"; status?: null; telemetry?: null; command?: null; commandResult?: null; progress?: null; weightUpdate?: null; evalResult?: null; chunkRequest?: null; chunk?: null; calibrationReport?: null; deployReport: fedfleet.v1.DeployReport.$Shape })
              * )} fedfleet.v1.Envelope.$Shape
              */
 
@@ -199,17 +201,25 @@ export const fedfleet = $root.fedfleet = (() => {
              */
             Envelope.prototype.calibrationReport = null;
 
+            /**
+             * Envelope deployReport.
+             * @member {fedfleet.v1.DeployReport.$Properties|null|undefined} deployReport
+             * @memberof fedfleet.v1.Envelope
+             * @instance
+             */
+            Envelope.prototype.deployReport = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Envelope body.
-             * @member {"status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport"|undefined} body
+             * @member {"status"|"telemetry"|"command"|"commandResult"|"progress"|"weightUpdate"|"evalResult"|"chunkRequest"|"chunk"|"calibrationReport"|"deployReport"|undefined} body
              * @memberof fedfleet.v1.Envelope
              * @instance
              */
             $Object.defineProperty(Envelope.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["status", "telemetry", "command", "commandResult", "progress", "weightUpdate", "evalResult", "chunkRequest", "chunk", "calibrationReport"]),
+                get: $util.oneOfGetter($oneOfFields = ["status", "telemetry", "command", "commandResult", "progress", "weightUpdate", "evalResult", "chunkRequest", "chunk", "calibrationReport", "deployReport"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -271,6 +281,8 @@ export const fedfleet = $root.fedfleet = (() => {
                     $root.fedfleet.v1.Chunk.encode(message.chunk, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
                 if (message.calibrationReport != null && $Object.hasOwnProperty.call(message, "calibrationReport"))
                     $root.fedfleet.v1.CalibrationReport.encode(message.calibrationReport, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
+                if (message.deployReport != null && $Object.hasOwnProperty.call(message, "deployReport"))
+                    $root.fedfleet.v1.DeployReport.encode(message.deployReport, writer.uint32(/* id 20, wireType 2 =*/162).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -412,6 +424,13 @@ export const fedfleet = $root.fedfleet = (() => {
                             message.body = "calibrationReport";
                             continue;
                         }
+                    case 20: {
+                            if (wireType !== 2)
+                                break;
+                            message.deployReport = $root.fedfleet.v1.DeployReport.decode(reader, reader.size(), $undefined, _depth + 1, message.deployReport);
+                            message.body = "deployReport";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -513,6 +532,11 @@ export const fedfleet = $root.fedfleet = (() => {
                         throw $TypeError(".fedfleet.v1.Envelope.calibrationReport: object expected");
                     message.calibrationReport = $root.fedfleet.v1.CalibrationReport.fromObject(object.calibrationReport, _depth + 1);
                 }
+                if (object.deployReport != null) {
+                    if (!$util.isObject(object.deployReport))
+                        throw $TypeError(".fedfleet.v1.Envelope.deployReport: object expected");
+                    message.deployReport = $root.fedfleet.v1.DeployReport.fromObject(object.deployReport, _depth + 1);
+                }
                 return message;
             };
 
@@ -602,6 +626,11 @@ export const fedfleet = $root.fedfleet = (() => {
                     object.calibrationReport = $root.fedfleet.v1.CalibrationReport.toObject(message.calibrationReport, options, _depth + 1);
                     if (options.oneofs)
                         object.body = "calibrationReport";
+                }
+                if (message.deployReport != null && $Object.hasOwnProperty.call(message, "deployReport")) {
+                    object.deployReport = $root.fedfleet.v1.DeployReport.toObject(message.deployReport, options, _depth + 1);
+                    if (options.oneofs)
+                        object.body = "deployReport";
                 }
                 return object;
             };
@@ -1105,6 +1134,9 @@ export const fedfleet = $root.fedfleet = (() => {
              * @property {number|null} [bootAtMs] Status bootAtMs
              * @property {string|null} [reason] Status reason
              * @property {number|null} [trainExamples] Status trainExamples
+             * @property {string|null} [activeSha256] Status activeSha256
+             * @property {string|null} [previousVersionId] Status previousVersionId
+             * @property {string|null} [shadowVersionId] Status shadowVersionId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1217,6 +1249,30 @@ export const fedfleet = $root.fedfleet = (() => {
             Status.prototype.trainExamples = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * Status activeSha256.
+             * @member {string} activeSha256
+             * @memberof fedfleet.v1.Status
+             * @instance
+             */
+            Status.prototype.activeSha256 = "";
+
+            /**
+             * Status previousVersionId.
+             * @member {string} previousVersionId
+             * @memberof fedfleet.v1.Status
+             * @instance
+             */
+            Status.prototype.previousVersionId = "";
+
+            /**
+             * Status shadowVersionId.
+             * @member {string} shadowVersionId
+             * @memberof fedfleet.v1.Status
+             * @instance
+             */
+            Status.prototype.shadowVersionId = "";
+
+            /**
              * Creates a new Status instance using the specified properties.
              * @function create
              * @memberof fedfleet.v1.Status
@@ -1268,6 +1324,12 @@ export const fedfleet = $root.fedfleet = (() => {
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.reason);
                 if (message.trainExamples != null && $Object.hasOwnProperty.call(message, "trainExamples") && (typeof message.trainExamples === "object" ? message.trainExamples.low || message.trainExamples.high : message.trainExamples !== 0))
                     writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.trainExamples);
+                if (message.activeSha256 != null && $Object.hasOwnProperty.call(message, "activeSha256") && message.activeSha256 !== "")
+                    writer.uint32(/* id 11, wireType 2 =*/90).string(message.activeSha256);
+                if (message.previousVersionId != null && $Object.hasOwnProperty.call(message, "previousVersionId") && message.previousVersionId !== "")
+                    writer.uint32(/* id 12, wireType 2 =*/98).string(message.previousVersionId);
+                if (message.shadowVersionId != null && $Object.hasOwnProperty.call(message, "shadowVersionId") && message.shadowVersionId !== "")
+                    writer.uint32(/* id 13, wireType 2 =*/106).string(message.shadowVersionId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1399,6 +1461,33 @@ export const fedfleet = $root.fedfleet = (() => {
                                 delete message.trainExamples;
                             continue;
                         }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.activeSha256 = value;
+                            else
+                                delete message.activeSha256;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.previousVersionId = value;
+                            else
+                                delete message.previousVersionId;
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.shadowVersionId = value;
+                            else
+                                delete message.shadowVersionId;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1495,6 +1584,15 @@ export const fedfleet = $root.fedfleet = (() => {
                             message.trainExamples = object.trainExamples;
                         else if (typeof object.trainExamples === "object")
                             message.trainExamples = new $util.LongBits(object.trainExamples.low >>> 0, object.trainExamples.high >>> 0).toNumber(true);
+                if (object.activeSha256 != null)
+                    if (typeof object.activeSha256 !== "string" || object.activeSha256.length)
+                        message.activeSha256 = $String(object.activeSha256);
+                if (object.previousVersionId != null)
+                    if (typeof object.previousVersionId !== "string" || object.previousVersionId.length)
+                        message.previousVersionId = $String(object.previousVersionId);
+                if (object.shadowVersionId != null)
+                    if (typeof object.shadowVersionId !== "string" || object.shadowVersionId.length)
+                        message.shadowVersionId = $String(object.shadowVersionId);
                 return message;
             };
 
@@ -1534,6 +1632,9 @@ export const fedfleet = $root.fedfleet = (() => {
                         object.trainExamples = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.trainExamples = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.activeSha256 = "";
+                    object.previousVersionId = "";
+                    object.shadowVersionId = "";
                 }
                 if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
                     object.state = options.enums === $String ? $root.fedfleet.v1.DeviceState[message.state] === $undefined ? message.state : $root.fedfleet.v1.DeviceState[message.state] : message.state;
@@ -1565,6 +1666,12 @@ export const fedfleet = $root.fedfleet = (() => {
                         object.trainExamples = options.longs === $String ? $String(message.trainExamples) : message.trainExamples;
                     else
                         object.trainExamples = options.longs === $String ? $util.Long.prototype.toString.call(message.trainExamples) : options.longs === $Number ? new $util.LongBits(message.trainExamples.low >>> 0, message.trainExamples.high >>> 0).toNumber(true) : message.trainExamples;
+                if (message.activeSha256 != null && $Object.hasOwnProperty.call(message, "activeSha256"))
+                    object.activeSha256 = message.activeSha256;
+                if (message.previousVersionId != null && $Object.hasOwnProperty.call(message, "previousVersionId"))
+                    object.previousVersionId = message.previousVersionId;
+                if (message.shadowVersionId != null && $Object.hasOwnProperty.call(message, "shadowVersionId"))
+                    object.shadowVersionId = message.shadowVersionId;
                 return object;
             };
 
@@ -3717,7 +3824,8 @@ export const fedfleet = $root.fedfleet = (() => {
              * @property {fedfleet.v1.ConfigUpdate.$Properties|null} [config] Command config
              * @property {fedfleet.v1.DeployModel.$Properties|null} [deploy] Command deploy
              * @property {fedfleet.v1.CalibrateTask.$Properties|null} [calibrate] Command calibrate
-             * @property {"train"|"eval"|"cancel"|"config"|"deploy"|"calibrate"} [kind] Command kind
+             * @property {fedfleet.v1.RollbackModel.$Properties|null} [rollback] Command rollback
+             * @property {"train"|"eval"|"cancel"|"config"|"deploy"|"calibrate"|"rollback"} [kind] Command kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3739,9 +3847,10 @@ export const fedfleet = $root.fedfleet = (() => {
              *   config?: fedfleet.v1.ConfigUpdate.$Shape|null;
              *   deploy?: fedfleet.v1.DeployModel.$Shape|null;
              *   calibrate?: fedfleet.v1.CalibrateTask.$Shape|null;
+             *   rollback?: fedfleet.v1.RollbackModel.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "train"; train: fedfleet.v1.TrainTask.$Shape; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "eval"; train?: null; "eval": fedfleet.v1.EvalTask.$Shape; cancel?: null; config?: null; deploy?: null; calibrate?: null }|{ kind?: "cancel"; train?: null; "eval"?: null; cancel: fedfleet.v1.Cancel.$Shape; config?: null; deploy?: null; calibrate?: null }|{ kind?: "config"; train?: null; "eval"?: null; cancel?: null; config: fedfleet.v1.ConfigUpdate.$Shape; deploy?: null; calibrate?: null }|{ kind?: "deploy"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy: fedfleet.v1.DeployModel.$Shape; calibrate?: null }|{ kind?: "calibrate"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate: fedfleet.v1.CalibrateTask.$Shape })
+             *   ({ kind?: undefined; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null; rollback?: null }|{ kind?: "train"; train: fedfleet.v1.TrainTask.$Shape; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null; rollback?: null }|{ kind?: "eval"; train?: null; "eval": fedfleet.v1.EvalTask.$Shape; cancel?: null; config?: null; deploy?: null; calibrate?: null; rollback?: null }|{ kind?: "cancel"; train?: null; "eval"?: null; cancel: fedfleet.v1.Cancel.$Shape; config?: null; deploy?: null; calibrate?: null; rollback?: null }|{ kind?: "config"; train?: null; "eval"?: null; cancel?: null; config: fedfleet.v1.ConfigUpdate.$Shape; deploy?: null; calibrate?: null; rollback?: null }|{ kind?: "deploy"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy: fedfleet.v1.DeployModel.$Shape; calibrate?: null; rollback?: null }|{ kind?: "calibrate"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate: fedfleet.v1.CalibrateTask.$Shape; rollback?: null }|{ kind?: "rollback"; train?: null; "eval"?: null; cancel?: null; config?: null; deploy?: null; calibrate?: null; rollback: fedfleet.v1.RollbackModel.$Shape })
              * )} fedfleet.v1.Command.$Shape
              */
 
@@ -3816,17 +3925,25 @@ export const fedfleet = $root.fedfleet = (() => {
              */
             Command.prototype.calibrate = null;
 
+            /**
+             * Command rollback.
+             * @member {fedfleet.v1.RollbackModel.$Properties|null|undefined} rollback
+             * @memberof fedfleet.v1.Command
+             * @instance
+             */
+            Command.prototype.rollback = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Command kind.
-             * @member {"train"|"eval"|"cancel"|"config"|"deploy"|"calibrate"|undefined} kind
+             * @member {"train"|"eval"|"cancel"|"config"|"deploy"|"calibrate"|"rollback"|undefined} kind
              * @memberof fedfleet.v1.Command
              * @instance
              */
             $Object.defineProperty(Command.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["train", "eval", "cancel", "config", "deploy", "calibrate"]),
+                get: $util.oneOfGetter($oneOfFields = ["train", "eval", "cancel", "config", "deploy", "calibrate", "rollback"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -3876,6 +3993,8 @@ export const fedfleet = $root.fedfleet = (() => {
                     $root.fedfleet.v1.DeployModel.encode(message.deploy, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
                 if (message.calibrate != null && $Object.hasOwnProperty.call(message, "calibrate"))
                     $root.fedfleet.v1.CalibrateTask.encode(message.calibrate, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
+                if (message.rollback != null && $Object.hasOwnProperty.call(message, "rollback"))
+                    $root.fedfleet.v1.RollbackModel.encode(message.rollback, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3971,6 +4090,13 @@ export const fedfleet = $root.fedfleet = (() => {
                             message.kind = "calibrate";
                             continue;
                         }
+                    case 16: {
+                            if (wireType !== 2)
+                                break;
+                            message.rollback = $root.fedfleet.v1.RollbackModel.decode(reader, reader.size(), $undefined, _depth + 1, message.rollback);
+                            message.kind = "rollback";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -4039,6 +4165,11 @@ export const fedfleet = $root.fedfleet = (() => {
                         throw $TypeError(".fedfleet.v1.Command.calibrate: object expected");
                     message.calibrate = $root.fedfleet.v1.CalibrateTask.fromObject(object.calibrate, _depth + 1);
                 }
+                if (object.rollback != null) {
+                    if (!$util.isObject(object.rollback))
+                        throw $TypeError(".fedfleet.v1.Command.rollback: object expected");
+                    message.rollback = $root.fedfleet.v1.RollbackModel.fromObject(object.rollback, _depth + 1);
+                }
                 return message;
             };
 
@@ -4092,6 +4223,11 @@ export const fedfleet = $root.fedfleet = (() => {
                     object.calibrate = $root.fedfleet.v1.CalibrateTask.toObject(message.calibrate, options, _depth + 1);
                     if (options.oneofs)
                         object.kind = "calibrate";
+                }
+                if (message.rollback != null && $Object.hasOwnProperty.call(message, "rollback")) {
+                    object.rollback = $root.fedfleet.v1.RollbackModel.toObject(message.rollback, options, _depth + 1);
+                    if (options.oneofs)
+                        object.kind = "rollback";
                 }
                 return object;
             };
@@ -5862,6 +5998,9 @@ export const fedfleet = $root.fedfleet = (() => {
              * @property {fedfleet.v1.ModelRef.$Properties|null} [model] DeployModel model
              * @property {Uint8Array|null} [manifest] DeployModel manifest
              * @property {Uint8Array|null} [signature] DeployModel signature
+             * @property {fedfleet.v1.DeployMode|null} [mode] DeployModel mode
+             * @property {number|null} [deadlineAtMs] DeployModel deadlineAtMs
+             * @property {number|null} [selfTestExamples] DeployModel selfTestExamples
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5926,6 +6065,30 @@ export const fedfleet = $root.fedfleet = (() => {
             DeployModel.prototype.signature = $util.newBuffer([]);
 
             /**
+             * DeployModel mode.
+             * @member {fedfleet.v1.DeployMode} mode
+             * @memberof fedfleet.v1.DeployModel
+             * @instance
+             */
+            DeployModel.prototype.mode = 0;
+
+            /**
+             * DeployModel deadlineAtMs.
+             * @member {number} deadlineAtMs
+             * @memberof fedfleet.v1.DeployModel
+             * @instance
+             */
+            DeployModel.prototype.deadlineAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * DeployModel selfTestExamples.
+             * @member {number} selfTestExamples
+             * @memberof fedfleet.v1.DeployModel
+             * @instance
+             */
+            DeployModel.prototype.selfTestExamples = 0;
+
+            /**
              * Creates a new DeployModel instance using the specified properties.
              * @function create
              * @memberof fedfleet.v1.DeployModel
@@ -5965,6 +6128,12 @@ export const fedfleet = $root.fedfleet = (() => {
                     writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.manifest);
                 if (message.signature != null && $Object.hasOwnProperty.call(message, "signature") && message.signature.length)
                     writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.signature);
+                if (message.mode != null && $Object.hasOwnProperty.call(message, "mode") && message.mode !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).int32(message.mode);
+                if (message.deadlineAtMs != null && $Object.hasOwnProperty.call(message, "deadlineAtMs") && (typeof message.deadlineAtMs === "object" ? message.deadlineAtMs.low || message.deadlineAtMs.high : message.deadlineAtMs !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.deadlineAtMs);
+                if (message.selfTestExamples != null && $Object.hasOwnProperty.call(message, "selfTestExamples") && message.selfTestExamples !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.selfTestExamples);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6042,6 +6211,33 @@ export const fedfleet = $root.fedfleet = (() => {
                                 delete message.signature;
                             continue;
                         }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.mode = value;
+                            else
+                                delete message.mode;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.deadlineAtMs = value;
+                            else
+                                delete message.deadlineAtMs;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.selfTestExamples = value;
+                            else
+                                delete message.selfTestExamples;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -6097,6 +6293,37 @@ export const fedfleet = $root.fedfleet = (() => {
                             $util.base64.decode(object.signature, message.signature = $util.newBuffer($util.base64.length(object.signature)), 0);
                         else if (object.signature.length >= 0)
                             message.signature = object.signature;
+                if (object.mode !== 0 && (typeof object.mode !== "string" || $root.fedfleet.v1.DeployMode[object.mode] !== 0))
+                    switch (object.mode) {
+                    case "DEPLOY_MODE_UNSPECIFIED":
+                    case 0:
+                        message.mode = 0;
+                        break;
+                    case "DEPLOY_MODE_ACTIVATE":
+                    case 1:
+                        message.mode = 1;
+                        break;
+                    case "DEPLOY_MODE_SHADOW":
+                    case 2:
+                        message.mode = 2;
+                        break;
+                    default:
+                        if (typeof object.mode === "number" && (object.mode | 0) === object.mode)
+                            message.mode = object.mode;
+                    }
+                if (object.deadlineAtMs != null)
+                    if (typeof object.deadlineAtMs === "object" ? object.deadlineAtMs.low || object.deadlineAtMs.high : $Number(object.deadlineAtMs) !== 0)
+                        if ($util.Long)
+                            message.deadlineAtMs = $util.Long.fromValue(object.deadlineAtMs, true);
+                        else if (typeof object.deadlineAtMs === "string")
+                            message.deadlineAtMs = $parseInt(object.deadlineAtMs, 10);
+                        else if (typeof object.deadlineAtMs === "number")
+                            message.deadlineAtMs = object.deadlineAtMs;
+                        else if (typeof object.deadlineAtMs === "object")
+                            message.deadlineAtMs = new $util.LongBits(object.deadlineAtMs.low >>> 0, object.deadlineAtMs.high >>> 0).toNumber(true);
+                if (object.selfTestExamples != null)
+                    if ($Number(object.selfTestExamples) !== 0)
+                        message.selfTestExamples = object.selfTestExamples >>> 0;
                 return message;
             };
 
@@ -6134,6 +6361,13 @@ export const fedfleet = $root.fedfleet = (() => {
                         if (options.bytes !== $Array)
                             object.signature = $util.newBuffer(object.signature);
                     }
+                    object.mode = options.enums === $String ? "DEPLOY_MODE_UNSPECIFIED" : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.deadlineAtMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.deadlineAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.selfTestExamples = 0;
                 }
                 if (message.rolloutId != null && $Object.hasOwnProperty.call(message, "rolloutId"))
                     object.rolloutId = message.rolloutId;
@@ -6143,6 +6377,17 @@ export const fedfleet = $root.fedfleet = (() => {
                     object.manifest = options.bytes === $String ? $util.base64.encode(message.manifest, 0, message.manifest.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.manifest) : message.manifest;
                 if (message.signature != null && $Object.hasOwnProperty.call(message, "signature"))
                     object.signature = options.bytes === $String ? $util.base64.encode(message.signature, 0, message.signature.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.signature) : message.signature;
+                if (message.mode != null && $Object.hasOwnProperty.call(message, "mode"))
+                    object.mode = options.enums === $String ? $root.fedfleet.v1.DeployMode[message.mode] === $undefined ? message.mode : $root.fedfleet.v1.DeployMode[message.mode] : message.mode;
+                if (message.deadlineAtMs != null && $Object.hasOwnProperty.call(message, "deadlineAtMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.deadlineAtMs = typeof message.deadlineAtMs === "number" ? $BigInt(message.deadlineAtMs) : $util.Long.fromBits(message.deadlineAtMs.low >>> 0, message.deadlineAtMs.high >>> 0, true).toBigInt();
+                    else if (typeof message.deadlineAtMs === "number")
+                        object.deadlineAtMs = options.longs === $String ? $String(message.deadlineAtMs) : message.deadlineAtMs;
+                    else
+                        object.deadlineAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.deadlineAtMs) : options.longs === $Number ? new $util.LongBits(message.deadlineAtMs.low >>> 0, message.deadlineAtMs.high >>> 0).toNumber(true) : message.deadlineAtMs;
+                if (message.selfTestExamples != null && $Object.hasOwnProperty.call(message, "selfTestExamples"))
+                    object.selfTestExamples = message.selfTestExamples;
                 return object;
             };
 
@@ -6172,6 +6417,1909 @@ export const fedfleet = $root.fedfleet = (() => {
             };
 
             return DeployModel;
+        })();
+
+        /**
+         * DeployMode enum.
+         * @name fedfleet.v1.DeployMode
+         * @enum {number}
+         * @property {number} DEPLOY_MODE_UNSPECIFIED=0 DEPLOY_MODE_UNSPECIFIED value
+         * @property {number} DEPLOY_MODE_ACTIVATE=1 DEPLOY_MODE_ACTIVATE value
+         * @property {number} DEPLOY_MODE_SHADOW=2 DEPLOY_MODE_SHADOW value
+         */
+        v1.DeployMode = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "DEPLOY_MODE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "DEPLOY_MODE_ACTIVATE"] = 1;
+            values[valuesById[2] = "DEPLOY_MODE_SHADOW"] = 2;
+            return values;
+        })();
+
+        v1.RollbackModel = (function() {
+
+            /**
+             * Properties of a RollbackModel.
+             * @typedef {Object} fedfleet.v1.RollbackModel.$Properties
+             * @property {string|null} [rolloutId] RollbackModel rolloutId
+             * @property {string|null} [fromVersionId] RollbackModel fromVersionId
+             * @property {string|null} [reason] RollbackModel reason
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RollbackModel.
+             * @memberof fedfleet.v1
+             * @interface IRollbackModel
+             * @augments fedfleet.v1.RollbackModel.$Properties
+             * @deprecated Use fedfleet.v1.RollbackModel.$Properties instead.
+             */
+
+            /**
+             * Shape of a RollbackModel.
+             * @typedef {fedfleet.v1.RollbackModel.$Properties} fedfleet.v1.RollbackModel.$Shape
+             */
+
+            /**
+             * Constructs a new RollbackModel.
+             * @memberof fedfleet.v1
+             * @classdesc Represents a RollbackModel.
+             * @constructor
+             * @param {fedfleet.v1.RollbackModel.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RollbackModel = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RollbackModel rolloutId.
+             * @member {string} rolloutId
+             * @memberof fedfleet.v1.RollbackModel
+             * @instance
+             */
+            RollbackModel.prototype.rolloutId = "";
+
+            /**
+             * RollbackModel fromVersionId.
+             * @member {string} fromVersionId
+             * @memberof fedfleet.v1.RollbackModel
+             * @instance
+             */
+            RollbackModel.prototype.fromVersionId = "";
+
+            /**
+             * RollbackModel reason.
+             * @member {string} reason
+             * @memberof fedfleet.v1.RollbackModel
+             * @instance
+             */
+            RollbackModel.prototype.reason = "";
+
+            /**
+             * Creates a new RollbackModel instance using the specified properties.
+             * @function create
+             * @memberof fedfleet.v1.RollbackModel
+             * @static
+             * @param {fedfleet.v1.RollbackModel.$Properties=} [properties] Properties to set
+             * @returns {fedfleet.v1.RollbackModel} RollbackModel instance
+             * @type {{
+             *   (properties: fedfleet.v1.RollbackModel.$Shape): fedfleet.v1.RollbackModel & fedfleet.v1.RollbackModel.$Shape;
+             *   (properties?: fedfleet.v1.RollbackModel.$Properties): fedfleet.v1.RollbackModel;
+             * }}
+             */
+            RollbackModel.create = function(properties) {
+                return new RollbackModel(properties);
+            };
+
+            /**
+             * Encodes the specified RollbackModel message. Does not implicitly {@link fedfleet.v1.RollbackModel.verify|verify} messages.
+             * @function encode
+             * @memberof fedfleet.v1.RollbackModel
+             * @static
+             * @param {fedfleet.v1.RollbackModel.$Properties} message RollbackModel message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RollbackModel.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.rolloutId != null && $Object.hasOwnProperty.call(message, "rolloutId") && message.rolloutId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.rolloutId);
+                if (message.fromVersionId != null && $Object.hasOwnProperty.call(message, "fromVersionId") && message.fromVersionId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.fromVersionId);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.reason);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RollbackModel message from the specified reader or buffer.
+             * @function decode
+             * @memberof fedfleet.v1.RollbackModel
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {fedfleet.v1.RollbackModel & fedfleet.v1.RollbackModel.$Shape} RollbackModel
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RollbackModel.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.fedfleet.v1.RollbackModel();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.rolloutId = value;
+                            else
+                                delete message.rolloutId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.fromVersionId = value;
+                            else
+                                delete message.fromVersionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a RollbackModel message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof fedfleet.v1.RollbackModel
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {fedfleet.v1.RollbackModel} RollbackModel
+             */
+            RollbackModel.fromObject = function (object, _depth) {
+                if (object instanceof $root.fedfleet.v1.RollbackModel)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".fedfleet.v1.RollbackModel: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.fedfleet.v1.RollbackModel();
+                if (object.rolloutId != null)
+                    if (typeof object.rolloutId !== "string" || object.rolloutId.length)
+                        message.rolloutId = $String(object.rolloutId);
+                if (object.fromVersionId != null)
+                    if (typeof object.fromVersionId !== "string" || object.fromVersionId.length)
+                        message.fromVersionId = $String(object.fromVersionId);
+                if (object.reason != null)
+                    if (typeof object.reason !== "string" || object.reason.length)
+                        message.reason = $String(object.reason);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a RollbackModel message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof fedfleet.v1.RollbackModel
+             * @static
+             * @param {fedfleet.v1.RollbackModel} message RollbackModel
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            RollbackModel.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.rolloutId = "";
+                    object.fromVersionId = "";
+                    object.reason = "";
+                }
+                if (message.rolloutId != null && $Object.hasOwnProperty.call(message, "rolloutId"))
+                    object.rolloutId = message.rolloutId;
+                if (message.fromVersionId != null && $Object.hasOwnProperty.call(message, "fromVersionId"))
+                    object.fromVersionId = message.fromVersionId;
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    object.reason = message.reason;
+                return object;
+            };
+
+            /**
+             * Converts this RollbackModel to JSON.
+             * @function toJSON
+             * @memberof fedfleet.v1.RollbackModel
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            RollbackModel.prototype.toJSON = function() {
+                return RollbackModel.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for RollbackModel
+             * @function getTypeUrl
+             * @memberof fedfleet.v1.RollbackModel
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RollbackModel.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/fedfleet.v1.RollbackModel";
+            };
+
+            return RollbackModel;
+        })();
+
+        v1.SelfTest = (function() {
+
+            /**
+             * Properties of a SelfTest.
+             * @typedef {Object} fedfleet.v1.SelfTest.$Properties
+             * @property {number|null} [examples] SelfTest examples
+             * @property {number|null} [accuracy] SelfTest accuracy
+             * @property {number|null} [p50Ms] SelfTest p50Ms
+             * @property {number|null} [p95Ms] SelfTest p95Ms
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SelfTest.
+             * @memberof fedfleet.v1
+             * @interface ISelfTest
+             * @augments fedfleet.v1.SelfTest.$Properties
+             * @deprecated Use fedfleet.v1.SelfTest.$Properties instead.
+             */
+
+            /**
+             * Shape of a SelfTest.
+             * @typedef {fedfleet.v1.SelfTest.$Properties} fedfleet.v1.SelfTest.$Shape
+             */
+
+            /**
+             * Constructs a new SelfTest.
+             * @memberof fedfleet.v1
+             * @classdesc Represents a SelfTest.
+             * @constructor
+             * @param {fedfleet.v1.SelfTest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SelfTest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SelfTest examples.
+             * @member {number} examples
+             * @memberof fedfleet.v1.SelfTest
+             * @instance
+             */
+            SelfTest.prototype.examples = 0;
+
+            /**
+             * SelfTest accuracy.
+             * @member {number} accuracy
+             * @memberof fedfleet.v1.SelfTest
+             * @instance
+             */
+            SelfTest.prototype.accuracy = 0;
+
+            /**
+             * SelfTest p50Ms.
+             * @member {number} p50Ms
+             * @memberof fedfleet.v1.SelfTest
+             * @instance
+             */
+            SelfTest.prototype.p50Ms = 0;
+
+            /**
+             * SelfTest p95Ms.
+             * @member {number} p95Ms
+             * @memberof fedfleet.v1.SelfTest
+             * @instance
+             */
+            SelfTest.prototype.p95Ms = 0;
+
+            /**
+             * Creates a new SelfTest instance using the specified properties.
+             * @function create
+             * @memberof fedfleet.v1.SelfTest
+             * @static
+             * @param {fedfleet.v1.SelfTest.$Properties=} [properties] Properties to set
+             * @returns {fedfleet.v1.SelfTest} SelfTest instance
+             * @type {{
+             *   (properties: fedfleet.v1.SelfTest.$Shape): fedfleet.v1.SelfTest & fedfleet.v1.SelfTest.$Shape;
+             *   (properties?: fedfleet.v1.SelfTest.$Properties): fedfleet.v1.SelfTest;
+             * }}
+             */
+            SelfTest.create = function(properties) {
+                return new SelfTest(properties);
+            };
+
+            /**
+             * Encodes the specified SelfTest message. Does not implicitly {@link fedfleet.v1.SelfTest.verify|verify} messages.
+             * @function encode
+             * @memberof fedfleet.v1.SelfTest
+             * @static
+             * @param {fedfleet.v1.SelfTest.$Properties} message SelfTest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SelfTest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.examples != null && $Object.hasOwnProperty.call(message, "examples") && message.examples !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.examples);
+                if (message.accuracy != null && $Object.hasOwnProperty.call(message, "accuracy") && !$Object.is(message.accuracy, 0))
+                    writer.uint32(/* id 2, wireType 5 =*/21).float(message.accuracy);
+                if (message.p50Ms != null && $Object.hasOwnProperty.call(message, "p50Ms") && !$Object.is(message.p50Ms, 0))
+                    writer.uint32(/* id 3, wireType 5 =*/29).float(message.p50Ms);
+                if (message.p95Ms != null && $Object.hasOwnProperty.call(message, "p95Ms") && !$Object.is(message.p95Ms, 0))
+                    writer.uint32(/* id 4, wireType 5 =*/37).float(message.p95Ms);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SelfTest message from the specified reader or buffer.
+             * @function decode
+             * @memberof fedfleet.v1.SelfTest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {fedfleet.v1.SelfTest & fedfleet.v1.SelfTest.$Shape} SelfTest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SelfTest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.fedfleet.v1.SelfTest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.examples = value;
+                            else
+                                delete message.examples;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 5)
+                                break;
+                            if (!$Object.is(value = reader.float(), 0))
+                                message.accuracy = value;
+                            else
+                                delete message.accuracy;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 5)
+                                break;
+                            if (!$Object.is(value = reader.float(), 0))
+                                message.p50Ms = value;
+                            else
+                                delete message.p50Ms;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 5)
+                                break;
+                            if (!$Object.is(value = reader.float(), 0))
+                                message.p95Ms = value;
+                            else
+                                delete message.p95Ms;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a SelfTest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof fedfleet.v1.SelfTest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {fedfleet.v1.SelfTest} SelfTest
+             */
+            SelfTest.fromObject = function (object, _depth) {
+                if (object instanceof $root.fedfleet.v1.SelfTest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".fedfleet.v1.SelfTest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.fedfleet.v1.SelfTest();
+                if (object.examples != null)
+                    if ($Number(object.examples) !== 0)
+                        message.examples = object.examples >>> 0;
+                if (object.accuracy != null)
+                    if (!$Object.is($Number(object.accuracy), 0))
+                        message.accuracy = $Number(object.accuracy);
+                if (object.p50Ms != null)
+                    if (!$Object.is($Number(object.p50Ms), 0))
+                        message.p50Ms = $Number(object.p50Ms);
+                if (object.p95Ms != null)
+                    if (!$Object.is($Number(object.p95Ms), 0))
+                        message.p95Ms = $Number(object.p95Ms);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a SelfTest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof fedfleet.v1.SelfTest
+             * @static
+             * @param {fedfleet.v1.SelfTest} message SelfTest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            SelfTest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.examples = 0;
+                    object.accuracy = 0;
+                    object.p50Ms = 0;
+                    object.p95Ms = 0;
+                }
+                if (message.examples != null && $Object.hasOwnProperty.call(message, "examples"))
+                    object.examples = message.examples;
+                if (message.accuracy != null && $Object.hasOwnProperty.call(message, "accuracy"))
+                    object.accuracy = options.json && !$isFinite(message.accuracy) ? $String(message.accuracy) : message.accuracy;
+                if (message.p50Ms != null && $Object.hasOwnProperty.call(message, "p50Ms"))
+                    object.p50Ms = options.json && !$isFinite(message.p50Ms) ? $String(message.p50Ms) : message.p50Ms;
+                if (message.p95Ms != null && $Object.hasOwnProperty.call(message, "p95Ms"))
+                    object.p95Ms = options.json && !$isFinite(message.p95Ms) ? $String(message.p95Ms) : message.p95Ms;
+                return object;
+            };
+
+            /**
+             * Converts this SelfTest to JSON.
+             * @function toJSON
+             * @memberof fedfleet.v1.SelfTest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            SelfTest.prototype.toJSON = function() {
+                return SelfTest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for SelfTest
+             * @function getTypeUrl
+             * @memberof fedfleet.v1.SelfTest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SelfTest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/fedfleet.v1.SelfTest";
+            };
+
+            return SelfTest;
+        })();
+
+        /**
+         * DeployPhase enum.
+         * @name fedfleet.v1.DeployPhase
+         * @enum {number}
+         * @property {number} DEPLOY_PHASE_UNSPECIFIED=0 DEPLOY_PHASE_UNSPECIFIED value
+         * @property {number} DEPLOY_PHASE_DOWNLOADING=1 DEPLOY_PHASE_DOWNLOADING value
+         * @property {number} DEPLOY_PHASE_VERIFYING=2 DEPLOY_PHASE_VERIFYING value
+         * @property {number} DEPLOY_PHASE_ACTIVATED=3 DEPLOY_PHASE_ACTIVATED value
+         * @property {number} DEPLOY_PHASE_FAILED=4 DEPLOY_PHASE_FAILED value
+         * @property {number} DEPLOY_PHASE_ROLLED_BACK=5 DEPLOY_PHASE_ROLLED_BACK value
+         * @property {number} DEPLOY_PHASE_SHADOWING=6 DEPLOY_PHASE_SHADOWING value
+         */
+        v1.DeployPhase = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "DEPLOY_PHASE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "DEPLOY_PHASE_DOWNLOADING"] = 1;
+            values[valuesById[2] = "DEPLOY_PHASE_VERIFYING"] = 2;
+            values[valuesById[3] = "DEPLOY_PHASE_ACTIVATED"] = 3;
+            values[valuesById[4] = "DEPLOY_PHASE_FAILED"] = 4;
+            values[valuesById[5] = "DEPLOY_PHASE_ROLLED_BACK"] = 5;
+            values[valuesById[6] = "DEPLOY_PHASE_SHADOWING"] = 6;
+            return values;
+        })();
+
+        v1.ShadowStats = (function() {
+
+            /**
+             * Properties of a ShadowStats.
+             * @typedef {Object} fedfleet.v1.ShadowStats.$Properties
+             * @property {number|null} [inferences] ShadowStats inferences
+             * @property {number|null} [agreements] ShadowStats agreements
+             * @property {number|null} [labelled] ShadowStats labelled
+             * @property {number|null} [championCorrect] ShadowStats championCorrect
+             * @property {number|null} [challengerCorrect] ShadowStats challengerCorrect
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ShadowStats.
+             * @memberof fedfleet.v1
+             * @interface IShadowStats
+             * @augments fedfleet.v1.ShadowStats.$Properties
+             * @deprecated Use fedfleet.v1.ShadowStats.$Properties instead.
+             */
+
+            /**
+             * Shape of a ShadowStats.
+             * @typedef {fedfleet.v1.ShadowStats.$Properties} fedfleet.v1.ShadowStats.$Shape
+             */
+
+            /**
+             * Constructs a new ShadowStats.
+             * @memberof fedfleet.v1
+             * @classdesc Represents a ShadowStats.
+             * @constructor
+             * @param {fedfleet.v1.ShadowStats.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ShadowStats = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ShadowStats inferences.
+             * @member {number} inferences
+             * @memberof fedfleet.v1.ShadowStats
+             * @instance
+             */
+            ShadowStats.prototype.inferences = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ShadowStats agreements.
+             * @member {number} agreements
+             * @memberof fedfleet.v1.ShadowStats
+             * @instance
+             */
+            ShadowStats.prototype.agreements = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ShadowStats labelled.
+             * @member {number} labelled
+             * @memberof fedfleet.v1.ShadowStats
+             * @instance
+             */
+            ShadowStats.prototype.labelled = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ShadowStats championCorrect.
+             * @member {number} championCorrect
+             * @memberof fedfleet.v1.ShadowStats
+             * @instance
+             */
+            ShadowStats.prototype.championCorrect = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ShadowStats challengerCorrect.
+             * @member {number} challengerCorrect
+             * @memberof fedfleet.v1.ShadowStats
+             * @instance
+             */
+            ShadowStats.prototype.challengerCorrect = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new ShadowStats instance using the specified properties.
+             * @function create
+             * @memberof fedfleet.v1.ShadowStats
+             * @static
+             * @param {fedfleet.v1.ShadowStats.$Properties=} [properties] Properties to set
+             * @returns {fedfleet.v1.ShadowStats} ShadowStats instance
+             * @type {{
+             *   (properties: fedfleet.v1.ShadowStats.$Shape): fedfleet.v1.ShadowStats & fedfleet.v1.ShadowStats.$Shape;
+             *   (properties?: fedfleet.v1.ShadowStats.$Properties): fedfleet.v1.ShadowStats;
+             * }}
+             */
+            ShadowStats.create = function(properties) {
+                return new ShadowStats(properties);
+            };
+
+            /**
+             * Encodes the specified ShadowStats message. Does not implicitly {@link fedfleet.v1.ShadowStats.verify|verify} messages.
+             * @function encode
+             * @memberof fedfleet.v1.ShadowStats
+             * @static
+             * @param {fedfleet.v1.ShadowStats.$Properties} message ShadowStats message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ShadowStats.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.inferences != null && $Object.hasOwnProperty.call(message, "inferences") && (typeof message.inferences === "object" ? message.inferences.low || message.inferences.high : message.inferences !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.inferences);
+                if (message.agreements != null && $Object.hasOwnProperty.call(message, "agreements") && (typeof message.agreements === "object" ? message.agreements.low || message.agreements.high : message.agreements !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.agreements);
+                if (message.labelled != null && $Object.hasOwnProperty.call(message, "labelled") && (typeof message.labelled === "object" ? message.labelled.low || message.labelled.high : message.labelled !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.labelled);
+                if (message.championCorrect != null && $Object.hasOwnProperty.call(message, "championCorrect") && (typeof message.championCorrect === "object" ? message.championCorrect.low || message.championCorrect.high : message.championCorrect !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.championCorrect);
+                if (message.challengerCorrect != null && $Object.hasOwnProperty.call(message, "challengerCorrect") && (typeof message.challengerCorrect === "object" ? message.challengerCorrect.low || message.challengerCorrect.high : message.challengerCorrect !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.challengerCorrect);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ShadowStats message from the specified reader or buffer.
+             * @function decode
+             * @memberof fedfleet.v1.ShadowStats
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {fedfleet.v1.ShadowStats & fedfleet.v1.ShadowStats.$Shape} ShadowStats
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ShadowStats.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.fedfleet.v1.ShadowStats();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.inferences = value;
+                            else
+                                delete message.inferences;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.agreements = value;
+                            else
+                                delete message.agreements;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.labelled = value;
+                            else
+                                delete message.labelled;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.championCorrect = value;
+                            else
+                                delete message.championCorrect;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.challengerCorrect = value;
+                            else
+                                delete message.challengerCorrect;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ShadowStats message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof fedfleet.v1.ShadowStats
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {fedfleet.v1.ShadowStats} ShadowStats
+             */
+            ShadowStats.fromObject = function (object, _depth) {
+                if (object instanceof $root.fedfleet.v1.ShadowStats)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".fedfleet.v1.ShadowStats: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.fedfleet.v1.ShadowStats();
+                if (object.inferences != null)
+                    if (typeof object.inferences === "object" ? object.inferences.low || object.inferences.high : $Number(object.inferences) !== 0)
+                        if ($util.Long)
+                            message.inferences = $util.Long.fromValue(object.inferences, true);
+                        else if (typeof object.inferences === "string")
+                            message.inferences = $parseInt(object.inferences, 10);
+                        else if (typeof object.inferences === "number")
+                            message.inferences = object.inferences;
+                        else if (typeof object.inferences === "object")
+                            message.inferences = new $util.LongBits(object.inferences.low >>> 0, object.inferences.high >>> 0).toNumber(true);
+                if (object.agreements != null)
+                    if (typeof object.agreements === "object" ? object.agreements.low || object.agreements.high : $Number(object.agreements) !== 0)
+                        if ($util.Long)
+                            message.agreements = $util.Long.fromValue(object.agreements, true);
+                        else if (typeof object.agreements === "string")
+                            message.agreements = $parseInt(object.agreements, 10);
+                        else if (typeof object.agreements === "number")
+                            message.agreements = object.agreements;
+                        else if (typeof object.agreements === "object")
+                            message.agreements = new $util.LongBits(object.agreements.low >>> 0, object.agreements.high >>> 0).toNumber(true);
+                if (object.labelled != null)
+                    if (typeof object.labelled === "object" ? object.labelled.low || object.labelled.high : $Number(object.labelled) !== 0)
+                        if ($util.Long)
+                            message.labelled = $util.Long.fromValue(object.labelled, true);
+                        else if (typeof object.labelled === "string")
+                            message.labelled = $parseInt(object.labelled, 10);
+                        else if (typeof object.labelled === "number")
+                            message.labelled = object.labelled;
+                        else if (typeof object.labelled === "object")
+                            message.labelled = new $util.LongBits(object.labelled.low >>> 0, object.labelled.high >>> 0).toNumber(true);
+                if (object.championCorrect != null)
+                    if (typeof object.championCorrect === "object" ? object.championCorrect.low || object.championCorrect.high : $Number(object.championCorrect) !== 0)
+                        if ($util.Long)
+                            message.championCorrect = $util.Long.fromValue(object.championCorrect, true);
+                        else if (typeof object.championCorrect === "string")
+                            message.championCorrect = $parseInt(object.championCorrect, 10);
+                        else if (typeof object.championCorrect === "number")
+                            message.championCorrect = object.championCorrect;
+                        else if (typeof object.championCorrect === "object")
+                            message.championCorrect = new $util.LongBits(object.championCorrect.low >>> 0, object.championCorrect.high >>> 0).toNumber(true);
+                if (object.challengerCorrect != null)
+                    if (typeof object.challengerCorrect === "object" ? object.challengerCorrect.low || object.challengerCorrect.high : $Number(object.challengerCorrect) !== 0)
+                        if ($util.Long)
+                            message.challengerCorrect = $util.Long.fromValue(object.challengerCorrect, true);
+                        else if (typeof object.challengerCorrect === "string")
+                            message.challengerCorrect = $parseInt(object.challengerCorrect, 10);
+                        else if (typeof object.challengerCorrect === "number")
+                            message.challengerCorrect = object.challengerCorrect;
+                        else if (typeof object.challengerCorrect === "object")
+                            message.challengerCorrect = new $util.LongBits(object.challengerCorrect.low >>> 0, object.challengerCorrect.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ShadowStats message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof fedfleet.v1.ShadowStats
+             * @static
+             * @param {fedfleet.v1.ShadowStats} message ShadowStats
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ShadowStats.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.inferences = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.inferences = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.agreements = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.agreements = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.labelled = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.labelled = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.championCorrect = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.championCorrect = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.challengerCorrect = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.challengerCorrect = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.inferences != null && $Object.hasOwnProperty.call(message, "inferences"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.inferences = typeof message.inferences === "number" ? $BigInt(message.inferences) : $util.Long.fromBits(message.inferences.low >>> 0, message.inferences.high >>> 0, true).toBigInt();
+                    else if (typeof message.inferences === "number")
+                        object.inferences = options.longs === $String ? $String(message.inferences) : message.inferences;
+                    else
+                        object.inferences = options.longs === $String ? $util.Long.prototype.toString.call(message.inferences) : options.longs === $Number ? new $util.LongBits(message.inferences.low >>> 0, message.inferences.high >>> 0).toNumber(true) : message.inferences;
+                if (message.agreements != null && $Object.hasOwnProperty.call(message, "agreements"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.agreements = typeof message.agreements === "number" ? $BigInt(message.agreements) : $util.Long.fromBits(message.agreements.low >>> 0, message.agreements.high >>> 0, true).toBigInt();
+                    else if (typeof message.agreements === "number")
+                        object.agreements = options.longs === $String ? $String(message.agreements) : message.agreements;
+                    else
+                        object.agreements = options.longs === $String ? $util.Long.prototype.toString.call(message.agreements) : options.longs === $Number ? new $util.LongBits(message.agreements.low >>> 0, message.agreements.high >>> 0).toNumber(true) : message.agreements;
+                if (message.labelled != null && $Object.hasOwnProperty.call(message, "labelled"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.labelled = typeof message.labelled === "number" ? $BigInt(message.labelled) : $util.Long.fromBits(message.labelled.low >>> 0, message.labelled.high >>> 0, true).toBigInt();
+                    else if (typeof message.labelled === "number")
+                        object.labelled = options.longs === $String ? $String(message.labelled) : message.labelled;
+                    else
+                        object.labelled = options.longs === $String ? $util.Long.prototype.toString.call(message.labelled) : options.longs === $Number ? new $util.LongBits(message.labelled.low >>> 0, message.labelled.high >>> 0).toNumber(true) : message.labelled;
+                if (message.championCorrect != null && $Object.hasOwnProperty.call(message, "championCorrect"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.championCorrect = typeof message.championCorrect === "number" ? $BigInt(message.championCorrect) : $util.Long.fromBits(message.championCorrect.low >>> 0, message.championCorrect.high >>> 0, true).toBigInt();
+                    else if (typeof message.championCorrect === "number")
+                        object.championCorrect = options.longs === $String ? $String(message.championCorrect) : message.championCorrect;
+                    else
+                        object.championCorrect = options.longs === $String ? $util.Long.prototype.toString.call(message.championCorrect) : options.longs === $Number ? new $util.LongBits(message.championCorrect.low >>> 0, message.championCorrect.high >>> 0).toNumber(true) : message.championCorrect;
+                if (message.challengerCorrect != null && $Object.hasOwnProperty.call(message, "challengerCorrect"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.challengerCorrect = typeof message.challengerCorrect === "number" ? $BigInt(message.challengerCorrect) : $util.Long.fromBits(message.challengerCorrect.low >>> 0, message.challengerCorrect.high >>> 0, true).toBigInt();
+                    else if (typeof message.challengerCorrect === "number")
+                        object.challengerCorrect = options.longs === $String ? $String(message.challengerCorrect) : message.challengerCorrect;
+                    else
+                        object.challengerCorrect = options.longs === $String ? $util.Long.prototype.toString.call(message.challengerCorrect) : options.longs === $Number ? new $util.LongBits(message.challengerCorrect.low >>> 0, message.challengerCorrect.high >>> 0).toNumber(true) : message.challengerCorrect;
+                return object;
+            };
+
+            /**
+             * Converts this ShadowStats to JSON.
+             * @function toJSON
+             * @memberof fedfleet.v1.ShadowStats
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ShadowStats.prototype.toJSON = function() {
+                return ShadowStats.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ShadowStats
+             * @function getTypeUrl
+             * @memberof fedfleet.v1.ShadowStats
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ShadowStats.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/fedfleet.v1.ShadowStats";
+            };
+
+            return ShadowStats;
+        })();
+
+        v1.DeployReport = (function() {
+
+            /**
+             * Properties of a DeployReport.
+             * @typedef {Object} fedfleet.v1.DeployReport.$Properties
+             * @property {string|null} [rolloutId] DeployReport rolloutId
+             * @property {string|null} [commandId] DeployReport commandId
+             * @property {string|null} [modelId] DeployReport modelId
+             * @property {string|null} [versionId] DeployReport versionId
+             * @property {fedfleet.v1.DeployPhase|null} [phase] DeployReport phase
+             * @property {string|null} [errorCode] DeployReport errorCode
+             * @property {string|null} [reason] DeployReport reason
+             * @property {fedfleet.v1.SelfTest.$Properties|null} [selfTest] DeployReport selfTest
+             * @property {fedfleet.v1.SelfTest.$Properties|null} [baseline] DeployReport baseline
+             * @property {fedfleet.v1.ShadowStats.$Properties|null} [shadow] DeployReport shadow
+             * @property {string|null} [activeVersionId] DeployReport activeVersionId
+             * @property {string|null} [previousVersionId] DeployReport previousVersionId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DeployReport.
+             * @memberof fedfleet.v1
+             * @interface IDeployReport
+             * @augments fedfleet.v1.DeployReport.$Properties
+             * @deprecated Use fedfleet.v1.DeployReport.$Properties instead.
+             */
+
+            /**
+             * Shape of a DeployReport.
+             * @typedef {fedfleet.v1.DeployReport.$Properties} fedfleet.v1.DeployReport.$Shape
+             */
+
+            /**
+             * Constructs a new DeployReport.
+             * @memberof fedfleet.v1
+             * @classdesc Represents a DeployReport.
+             * @constructor
+             * @param {fedfleet.v1.DeployReport.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DeployReport = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DeployReport rolloutId.
+             * @member {string} rolloutId
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.rolloutId = "";
+
+            /**
+             * DeployReport commandId.
+             * @member {string} commandId
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.commandId = "";
+
+            /**
+             * DeployReport modelId.
+             * @member {string} modelId
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.modelId = "";
+
+            /**
+             * DeployReport versionId.
+             * @member {string} versionId
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.versionId = "";
+
+            /**
+             * DeployReport phase.
+             * @member {fedfleet.v1.DeployPhase} phase
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.phase = 0;
+
+            /**
+             * DeployReport errorCode.
+             * @member {string} errorCode
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.errorCode = "";
+
+            /**
+             * DeployReport reason.
+             * @member {string} reason
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.reason = "";
+
+            /**
+             * DeployReport selfTest.
+             * @member {fedfleet.v1.SelfTest.$Properties|null|undefined} selfTest
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.selfTest = null;
+
+            /**
+             * DeployReport baseline.
+             * @member {fedfleet.v1.SelfTest.$Properties|null|undefined} baseline
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.baseline = null;
+
+            /**
+             * DeployReport shadow.
+             * @member {fedfleet.v1.ShadowStats.$Properties|null|undefined} shadow
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.shadow = null;
+
+            /**
+             * DeployReport activeVersionId.
+             * @member {string} activeVersionId
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.activeVersionId = "";
+
+            /**
+             * DeployReport previousVersionId.
+             * @member {string} previousVersionId
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             */
+            DeployReport.prototype.previousVersionId = "";
+
+            /**
+             * Creates a new DeployReport instance using the specified properties.
+             * @function create
+             * @memberof fedfleet.v1.DeployReport
+             * @static
+             * @param {fedfleet.v1.DeployReport.$Properties=} [properties] Properties to set
+             * @returns {fedfleet.v1.DeployReport} DeployReport instance
+             * @type {{
+             *   (properties: fedfleet.v1.DeployReport.$Shape): fedfleet.v1.DeployReport & fedfleet.v1.DeployReport.$Shape;
+             *   (properties?: fedfleet.v1.DeployReport.$Properties): fedfleet.v1.DeployReport;
+             * }}
+             */
+            DeployReport.create = function(properties) {
+                return new DeployReport(properties);
+            };
+
+            /**
+             * Encodes the specified DeployReport message. Does not implicitly {@link fedfleet.v1.DeployReport.verify|verify} messages.
+             * @function encode
+             * @memberof fedfleet.v1.DeployReport
+             * @static
+             * @param {fedfleet.v1.DeployReport.$Properties} message DeployReport message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DeployReport.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.rolloutId != null && $Object.hasOwnProperty.call(message, "rolloutId") && message.rolloutId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.rolloutId);
+                if (message.commandId != null && $Object.hasOwnProperty.call(message, "commandId") && message.commandId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.commandId);
+                if (message.modelId != null && $Object.hasOwnProperty.call(message, "modelId") && message.modelId !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.modelId);
+                if (message.versionId != null && $Object.hasOwnProperty.call(message, "versionId") && message.versionId !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.versionId);
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase") && message.phase !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).int32(message.phase);
+                if (message.errorCode != null && $Object.hasOwnProperty.call(message, "errorCode") && message.errorCode !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.errorCode);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.reason);
+                if (message.selfTest != null && $Object.hasOwnProperty.call(message, "selfTest"))
+                    $root.fedfleet.v1.SelfTest.encode(message.selfTest, writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
+                if (message.baseline != null && $Object.hasOwnProperty.call(message, "baseline"))
+                    $root.fedfleet.v1.SelfTest.encode(message.baseline, writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
+                if (message.shadow != null && $Object.hasOwnProperty.call(message, "shadow"))
+                    $root.fedfleet.v1.ShadowStats.encode(message.shadow, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                if (message.activeVersionId != null && $Object.hasOwnProperty.call(message, "activeVersionId") && message.activeVersionId !== "")
+                    writer.uint32(/* id 11, wireType 2 =*/90).string(message.activeVersionId);
+                if (message.previousVersionId != null && $Object.hasOwnProperty.call(message, "previousVersionId") && message.previousVersionId !== "")
+                    writer.uint32(/* id 12, wireType 2 =*/98).string(message.previousVersionId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DeployReport message from the specified reader or buffer.
+             * @function decode
+             * @memberof fedfleet.v1.DeployReport
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {fedfleet.v1.DeployReport & fedfleet.v1.DeployReport.$Shape} DeployReport
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DeployReport.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.fedfleet.v1.DeployReport();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.rolloutId = value;
+                            else
+                                delete message.rolloutId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.commandId = value;
+                            else
+                                delete message.commandId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.modelId = value;
+                            else
+                                delete message.modelId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.versionId = value;
+                            else
+                                delete message.versionId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.phase = value;
+                            else
+                                delete message.phase;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.errorCode = value;
+                            else
+                                delete message.errorCode;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            message.selfTest = $root.fedfleet.v1.SelfTest.decode(reader, reader.size(), $undefined, _depth + 1, message.selfTest);
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            message.baseline = $root.fedfleet.v1.SelfTest.decode(reader, reader.size(), $undefined, _depth + 1, message.baseline);
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            message.shadow = $root.fedfleet.v1.ShadowStats.decode(reader, reader.size(), $undefined, _depth + 1, message.shadow);
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.activeVersionId = value;
+                            else
+                                delete message.activeVersionId;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.previousVersionId = value;
+                            else
+                                delete message.previousVersionId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DeployReport message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof fedfleet.v1.DeployReport
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {fedfleet.v1.DeployReport} DeployReport
+             */
+            DeployReport.fromObject = function (object, _depth) {
+                if (object instanceof $root.fedfleet.v1.DeployReport)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".fedfleet.v1.DeployReport: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.fedfleet.v1.DeployReport();
+                if (object.rolloutId != null)
+                    if (typeof object.rolloutId !== "string" || object.rolloutId.length)
+                        message.rolloutId = $String(object.rolloutId);
+                if (object.commandId != null)
+                    if (typeof object.commandId !== "string" || object.commandId.length)
+                        message.commandId = $String(object.commandId);
+                if (object.modelId != null)
+                    if (typeof object.modelId !== "string" || object.modelId.length)
+                        message.modelId = $String(object.modelId);
+                if (object.versionId != null)
+                    if (typeof object.versionId !== "string" || object.versionId.length)
+                        message.versionId = $String(object.versionId);
+                if (object.phase !== 0 && (typeof object.phase !== "string" || $root.fedfleet.v1.DeployPhase[object.phase] !== 0))
+                    switch (object.phase) {
+                    case "DEPLOY_PHASE_UNSPECIFIED":
+                    case 0:
+                        message.phase = 0;
+                        break;
+                    case "DEPLOY_PHASE_DOWNLOADING":
+                    case 1:
+                        message.phase = 1;
+                        break;
+                    case "DEPLOY_PHASE_VERIFYING":
+                    case 2:
+                        message.phase = 2;
+                        break;
+                    case "DEPLOY_PHASE_ACTIVATED":
+                    case 3:
+                        message.phase = 3;
+                        break;
+                    case "DEPLOY_PHASE_FAILED":
+                    case 4:
+                        message.phase = 4;
+                        break;
+                    case "DEPLOY_PHASE_ROLLED_BACK":
+                    case 5:
+                        message.phase = 5;
+                        break;
+                    case "DEPLOY_PHASE_SHADOWING":
+                    case 6:
+                        message.phase = 6;
+                        break;
+                    default:
+                        if (typeof object.phase === "number" && (object.phase | 0) === object.phase)
+                            message.phase = object.phase;
+                    }
+                if (object.errorCode != null)
+                    if (typeof object.errorCode !== "string" || object.errorCode.length)
+                        message.errorCode = $String(object.errorCode);
+                if (object.reason != null)
+                    if (typeof object.reason !== "string" || object.reason.length)
+                        message.reason = $String(object.reason);
+                if (object.selfTest != null) {
+                    if (!$util.isObject(object.selfTest))
+                        throw $TypeError(".fedfleet.v1.DeployReport.selfTest: object expected");
+                    message.selfTest = $root.fedfleet.v1.SelfTest.fromObject(object.selfTest, _depth + 1);
+                }
+                if (object.baseline != null) {
+                    if (!$util.isObject(object.baseline))
+                        throw $TypeError(".fedfleet.v1.DeployReport.baseline: object expected");
+                    message.baseline = $root.fedfleet.v1.SelfTest.fromObject(object.baseline, _depth + 1);
+                }
+                if (object.shadow != null) {
+                    if (!$util.isObject(object.shadow))
+                        throw $TypeError(".fedfleet.v1.DeployReport.shadow: object expected");
+                    message.shadow = $root.fedfleet.v1.ShadowStats.fromObject(object.shadow, _depth + 1);
+                }
+                if (object.activeVersionId != null)
+                    if (typeof object.activeVersionId !== "string" || object.activeVersionId.length)
+                        message.activeVersionId = $String(object.activeVersionId);
+                if (object.previousVersionId != null)
+                    if (typeof object.previousVersionId !== "string" || object.previousVersionId.length)
+                        message.previousVersionId = $String(object.previousVersionId);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DeployReport message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof fedfleet.v1.DeployReport
+             * @static
+             * @param {fedfleet.v1.DeployReport} message DeployReport
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DeployReport.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.rolloutId = "";
+                    object.commandId = "";
+                    object.modelId = "";
+                    object.versionId = "";
+                    object.phase = options.enums === $String ? "DEPLOY_PHASE_UNSPECIFIED" : 0;
+                    object.errorCode = "";
+                    object.reason = "";
+                    object.selfTest = null;
+                    object.baseline = null;
+                    object.shadow = null;
+                    object.activeVersionId = "";
+                    object.previousVersionId = "";
+                }
+                if (message.rolloutId != null && $Object.hasOwnProperty.call(message, "rolloutId"))
+                    object.rolloutId = message.rolloutId;
+                if (message.commandId != null && $Object.hasOwnProperty.call(message, "commandId"))
+                    object.commandId = message.commandId;
+                if (message.modelId != null && $Object.hasOwnProperty.call(message, "modelId"))
+                    object.modelId = message.modelId;
+                if (message.versionId != null && $Object.hasOwnProperty.call(message, "versionId"))
+                    object.versionId = message.versionId;
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase"))
+                    object.phase = options.enums === $String ? $root.fedfleet.v1.DeployPhase[message.phase] === $undefined ? message.phase : $root.fedfleet.v1.DeployPhase[message.phase] : message.phase;
+                if (message.errorCode != null && $Object.hasOwnProperty.call(message, "errorCode"))
+                    object.errorCode = message.errorCode;
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    object.reason = message.reason;
+                if (message.selfTest != null && $Object.hasOwnProperty.call(message, "selfTest"))
+                    object.selfTest = $root.fedfleet.v1.SelfTest.toObject(message.selfTest, options, _depth + 1);
+                if (message.baseline != null && $Object.hasOwnProperty.call(message, "baseline"))
+                    object.baseline = $root.fedfleet.v1.SelfTest.toObject(message.baseline, options, _depth + 1);
+                if (message.shadow != null && $Object.hasOwnProperty.call(message, "shadow"))
+                    object.shadow = $root.fedfleet.v1.ShadowStats.toObject(message.shadow, options, _depth + 1);
+                if (message.activeVersionId != null && $Object.hasOwnProperty.call(message, "activeVersionId"))
+                    object.activeVersionId = message.activeVersionId;
+                if (message.previousVersionId != null && $Object.hasOwnProperty.call(message, "previousVersionId"))
+                    object.previousVersionId = message.previousVersionId;
+                return object;
+            };
+
+            /**
+             * Converts this DeployReport to JSON.
+             * @function toJSON
+             * @memberof fedfleet.v1.DeployReport
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DeployReport.prototype.toJSON = function() {
+                return DeployReport.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for DeployReport
+             * @function getTypeUrl
+             * @memberof fedfleet.v1.DeployReport
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DeployReport.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/fedfleet.v1.DeployReport";
+            };
+
+            return DeployReport;
+        })();
+
+        v1.ModelBundle = (function() {
+
+            /**
+             * Properties of a ModelBundle.
+             * @typedef {Object} fedfleet.v1.ModelBundle.$Properties
+             * @property {string|null} [magic] ModelBundle magic
+             * @property {Uint8Array|null} [manifest] ModelBundle manifest
+             * @property {Uint8Array|null} [signature] ModelBundle signature
+             * @property {Uint8Array|null} [payload] ModelBundle payload
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ModelBundle.
+             * @memberof fedfleet.v1
+             * @interface IModelBundle
+             * @augments fedfleet.v1.ModelBundle.$Properties
+             * @deprecated Use fedfleet.v1.ModelBundle.$Properties instead.
+             */
+
+            /**
+             * Shape of a ModelBundle.
+             * @typedef {fedfleet.v1.ModelBundle.$Properties} fedfleet.v1.ModelBundle.$Shape
+             */
+
+            /**
+             * Constructs a new ModelBundle.
+             * @memberof fedfleet.v1
+             * @classdesc Represents a ModelBundle.
+             * @constructor
+             * @param {fedfleet.v1.ModelBundle.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ModelBundle = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ModelBundle magic.
+             * @member {string} magic
+             * @memberof fedfleet.v1.ModelBundle
+             * @instance
+             */
+            ModelBundle.prototype.magic = "";
+
+            /**
+             * ModelBundle manifest.
+             * @member {Uint8Array} manifest
+             * @memberof fedfleet.v1.ModelBundle
+             * @instance
+             */
+            ModelBundle.prototype.manifest = $util.newBuffer([]);
+
+            /**
+             * ModelBundle signature.
+             * @member {Uint8Array} signature
+             * @memberof fedfleet.v1.ModelBundle
+             * @instance
+             */
+            ModelBundle.prototype.signature = $util.newBuffer([]);
+
+            /**
+             * ModelBundle payload.
+             * @member {Uint8Array} payload
+             * @memberof fedfleet.v1.ModelBundle
+             * @instance
+             */
+            ModelBundle.prototype.payload = $util.newBuffer([]);
+
+            /**
+             * Creates a new ModelBundle instance using the specified properties.
+             * @function create
+             * @memberof fedfleet.v1.ModelBundle
+             * @static
+             * @param {fedfleet.v1.ModelBundle.$Properties=} [properties] Properties to set
+             * @returns {fedfleet.v1.ModelBundle} ModelBundle instance
+             * @type {{
+             *   (properties: fedfleet.v1.ModelBundle.$Shape): fedfleet.v1.ModelBundle & fedfleet.v1.ModelBundle.$Shape;
+             *   (properties?: fedfleet.v1.ModelBundle.$Properties): fedfleet.v1.ModelBundle;
+             * }}
+             */
+            ModelBundle.create = function(properties) {
+                return new ModelBundle(properties);
+            };
+
+            /**
+             * Encodes the specified ModelBundle message. Does not implicitly {@link fedfleet.v1.ModelBundle.verify|verify} messages.
+             * @function encode
+             * @memberof fedfleet.v1.ModelBundle
+             * @static
+             * @param {fedfleet.v1.ModelBundle.$Properties} message ModelBundle message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ModelBundle.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.magic != null && $Object.hasOwnProperty.call(message, "magic") && message.magic !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.magic);
+                if (message.manifest != null && $Object.hasOwnProperty.call(message, "manifest") && message.manifest.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.manifest);
+                if (message.signature != null && $Object.hasOwnProperty.call(message, "signature") && message.signature.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.signature);
+                if (message.payload != null && $Object.hasOwnProperty.call(message, "payload") && message.payload.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.payload);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ModelBundle message from the specified reader or buffer.
+             * @function decode
+             * @memberof fedfleet.v1.ModelBundle
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {fedfleet.v1.ModelBundle & fedfleet.v1.ModelBundle.$Shape} ModelBundle
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ModelBundle.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.fedfleet.v1.ModelBundle();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.magic = value;
+                            else
+                                delete message.magic;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.manifest = value;
+                            else
+                                delete message.manifest;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.signature = value;
+                            else
+                                delete message.signature;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.payload = value;
+                            else
+                                delete message.payload;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ModelBundle message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof fedfleet.v1.ModelBundle
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {fedfleet.v1.ModelBundle} ModelBundle
+             */
+            ModelBundle.fromObject = function (object, _depth) {
+                if (object instanceof $root.fedfleet.v1.ModelBundle)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".fedfleet.v1.ModelBundle: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.fedfleet.v1.ModelBundle();
+                if (object.magic != null)
+                    if (typeof object.magic !== "string" || object.magic.length)
+                        message.magic = $String(object.magic);
+                if (object.manifest != null)
+                    if (object.manifest.length)
+                        if (typeof object.manifest === "string")
+                            $util.base64.decode(object.manifest, message.manifest = $util.newBuffer($util.base64.length(object.manifest)), 0);
+                        else if (object.manifest.length >= 0)
+                            message.manifest = object.manifest;
+                if (object.signature != null)
+                    if (object.signature.length)
+                        if (typeof object.signature === "string")
+                            $util.base64.decode(object.signature, message.signature = $util.newBuffer($util.base64.length(object.signature)), 0);
+                        else if (object.signature.length >= 0)
+                            message.signature = object.signature;
+                if (object.payload != null)
+                    if (object.payload.length)
+                        if (typeof object.payload === "string")
+                            $util.base64.decode(object.payload, message.payload = $util.newBuffer($util.base64.length(object.payload)), 0);
+                        else if (object.payload.length >= 0)
+                            message.payload = object.payload;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ModelBundle message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof fedfleet.v1.ModelBundle
+             * @static
+             * @param {fedfleet.v1.ModelBundle} message ModelBundle
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ModelBundle.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.magic = "";
+                    if (options.bytes === $String)
+                        object.manifest = "";
+                    else {
+                        object.manifest = [];
+                        if (options.bytes !== $Array)
+                            object.manifest = $util.newBuffer(object.manifest);
+                    }
+                    if (options.bytes === $String)
+                        object.signature = "";
+                    else {
+                        object.signature = [];
+                        if (options.bytes !== $Array)
+                            object.signature = $util.newBuffer(object.signature);
+                    }
+                    if (options.bytes === $String)
+                        object.payload = "";
+                    else {
+                        object.payload = [];
+                        if (options.bytes !== $Array)
+                            object.payload = $util.newBuffer(object.payload);
+                    }
+                }
+                if (message.magic != null && $Object.hasOwnProperty.call(message, "magic"))
+                    object.magic = message.magic;
+                if (message.manifest != null && $Object.hasOwnProperty.call(message, "manifest"))
+                    object.manifest = options.bytes === $String ? $util.base64.encode(message.manifest, 0, message.manifest.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.manifest) : message.manifest;
+                if (message.signature != null && $Object.hasOwnProperty.call(message, "signature"))
+                    object.signature = options.bytes === $String ? $util.base64.encode(message.signature, 0, message.signature.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.signature) : message.signature;
+                if (message.payload != null && $Object.hasOwnProperty.call(message, "payload"))
+                    object.payload = options.bytes === $String ? $util.base64.encode(message.payload, 0, message.payload.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.payload) : message.payload;
+                return object;
+            };
+
+            /**
+             * Converts this ModelBundle to JSON.
+             * @function toJSON
+             * @memberof fedfleet.v1.ModelBundle
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ModelBundle.prototype.toJSON = function() {
+                return ModelBundle.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ModelBundle
+             * @function getTypeUrl
+             * @memberof fedfleet.v1.ModelBundle
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ModelBundle.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/fedfleet.v1.ModelBundle";
+            };
+
+            return ModelBundle;
         })();
 
         /**

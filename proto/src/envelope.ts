@@ -11,7 +11,7 @@ export const BODIES_BY_TOPIC: Readonly<Record<DeviceTopicKind, readonly BodyKind
   status: ['status'],
   telemetry: ['telemetry'],
   cmd: ['command'],
-  reply: ['commandResult', 'progress', 'evalResult', 'calibrationReport'],
+  reply: ['commandResult', 'progress', 'evalResult', 'calibrationReport', 'deployReport'],
   update: ['weightUpdate'],
   fetch: ['chunkRequest'],
   chunk: ['chunk'],

@@ -15,6 +15,8 @@ export const EvalResult = v1.EvalResult;
 export const ChunkRequest = v1.ChunkRequest;
 export const Chunk = v1.Chunk;
 export const CalibrationReport = v1.CalibrationReport;
+export const DeployReport = v1.DeployReport;
+export const ModelBundle = v1.ModelBundle;
 export const ModelBlob = v1.ModelBlob;
 export const ModelRef = v1.ModelRef;
 export const Tensor = v1.Tensor;
@@ -22,6 +24,8 @@ export const HardwareProfile = v1.HardwareProfile;
 export const DeviceState = v1.DeviceState;
 export const TensorEncoding = v1.TensorEncoding;
 export const ResultCode = v1.ResultCode;
+export const DeployMode = v1.DeployMode;
+export const DeployPhase = v1.DeployPhase;
 
 export type EnvelopeProps = fedfleet.v1.Envelope.$Properties;
 export type StatusProps = fedfleet.v1.Status.$Properties;
@@ -43,6 +47,12 @@ export type TrainMetricsProps = fedfleet.v1.TrainMetrics.$Properties;
 export type CalibrateTaskProps = fedfleet.v1.CalibrateTask.$Properties;
 export type CalibrationReportProps = fedfleet.v1.CalibrationReport.$Properties;
 export type TensorStatsProps = fedfleet.v1.TensorStats.$Properties;
+export type DeployModelProps = fedfleet.v1.DeployModel.$Properties;
+export type RollbackModelProps = fedfleet.v1.RollbackModel.$Properties;
+export type DeployReportProps = fedfleet.v1.DeployReport.$Properties;
+export type SelfTestProps = fedfleet.v1.SelfTest.$Properties;
+export type ShadowStatsProps = fedfleet.v1.ShadowStats.$Properties;
+export type ModelBundleProps = fedfleet.v1.ModelBundle.$Properties;
 
 /** Names of the Envelope `body` oneof. */
 export type BodyKind = NonNullable<fedfleet.v1.Envelope['body']>;

@@ -1,13 +1,15 @@
 /**
  * Commands to devices on behalf of hub capabilities (DESIGN §2: `Command` on `cmd`, replies on `reply`). A capability
  * — the owner, e.g. `rounds` (keyed by round id), later `rollouts` — sends a command through here; the command is owed
- * until the owner settles it. Replies (`CommandResult`, `EvalResult`, `CalibrationReport`, `Progress`) go to the owner of the command they
+ * until the owner settles it. Replies (`CommandResult`, `EvalResult`, `CalibrationReport`, `DeployReport`, `Progress`) go to the owner of the command they
  * name, and only when they come from the device it was sent to. A device that comes back online gets every command
  * it is still owed again: QoS 1 [MQTT-4.3.2] delivers at least once, and agents answer a command id they already
  * ran from their memory instead of running it twice. Owed commands live in memory; an owner re-registers (`owe`) or
  * re-sends (`send`) the ones it still waits for when it resumes after a restart — its own tables hold their ids.
  */
-import type { CalibrationReportProps, CommandProps, CommandResultProps, EvalResultProps, ProgressProps } from '@fedfleet/proto';
+import type {
+  CalibrationReportProps, CommandProps, CommandResultProps, DeployReportProps, EvalResultProps, ProgressProps,
+} from '@fedfleet/proto';
 import type { Broker } from '../broker/broker.js';
 import type { DeviceMessage, Router } from '../broker/router.js';
 import type { HubEvents } from '../events/hub-events.js';
@@ -28,6 +30,7 @@ export type CommandReply =
   | { kind: 'result'; result: CommandResultProps }
   | { kind: 'eval'; result: EvalResultProps }
   | { kind: 'calibration'; report: CalibrationReportProps }
+  | { kind: 'deploy'; report: DeployReportProps }
   | { kind: 'progress'; progress: ProgressProps };
 
 /** Handles the replies to one owner's commands; `sent` is the command replied to (still owed). */
@@ -62,10 +65,11 @@ export interface DeviceCommandsOptions {
 }
 
 function replyOf(message: DeviceMessage): { commandId: string; reply: CommandReply } | undefined {
-  const { commandResult, evalResult, calibrationReport, progress } = message.envelope;
+  const { commandResult, evalResult, calibrationReport, deployReport, progress } = message.envelope;
   if (commandResult) return { commandId: commandResult.commandId ?? '', reply: { kind: 'result', result: commandResult } };
   if (evalResult) return { commandId: evalResult.commandId ?? '', reply: { kind: 'eval', result: evalResult } };
   if (calibrationReport) return { commandId: calibrationReport.commandId ?? '', reply: { kind: 'calibration', report: calibrationReport } };
+  if (deployReport) return { commandId: deployReport.commandId ?? '', reply: { kind: 'deploy', report: deployReport } };
   if (progress) return { commandId: progress.commandId ?? '', reply: { kind: 'progress', progress } };
   return undefined;
 }

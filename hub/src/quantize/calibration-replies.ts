@@ -32,8 +32,11 @@ export interface CalibrationRepliesDeps {
   nowMs: () => number;
 }
 
-/** The device state a command result ends a calibration in without a report; undefined when it does not end it. */
-function endedWithoutReport(result: CommandResultProps): { state: 'refused' | 'failed'; reason: string } | undefined {
+/**
+ * The device state a command result ends a task in without the answer it owes (`what`: a calibration report, an eval
+ * result); undefined when it does not end it.
+ */
+export function endedWithout(result: CommandResultProps, what: string): { state: 'refused' | 'failed'; reason: string } | undefined {
   const detail = [result.errorCode, result.reason].filter(Boolean).join(': ');
   switch (result.code) {
     case ResultCode.RESULT_CODE_REFUSED:
@@ -43,7 +46,7 @@ function endedWithoutReport(result: CommandResultProps): { state: 'refused' | 'f
     case ResultCode.RESULT_CODE_CANCELLED:
       return { state: 'failed', reason: detail || 'cancelled on the device' };
     case ResultCode.RESULT_CODE_DONE:
-      return { state: 'failed', reason: 'done without a calibration report' };
+      return { state: 'failed', reason: `done without ${what}` };
     default:
       return undefined; // accepted: the report is yet to come
   }
@@ -70,7 +73,7 @@ export function createCalibrationReplies(deps: CalibrationRepliesDeps): ReplyHan
         ? { state: 'reported', reasonCode: null, reason: null }
         : { state: 'rejected', reasonCode: 'HUB_ERR_CALIBRATION_REPORT_INVALID', reason: verdict.reason };
     } else if (reply.kind === 'result') {
-      const ended = endedWithoutReport(reply.result);
+      const ended = endedWithout(reply.result, 'a calibration report');
       if (!ended) return;
       answer = { state: ended.state, reasonCode: reply.result.errorCode || null, reason: ended.reason };
     } else {

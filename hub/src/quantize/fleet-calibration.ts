@@ -12,7 +12,7 @@ import type { DevicePresence } from '../fleet/liveness.js';
 import { selectParticipants } from '../rounds/selection.js';
 import type { QuantizationConfig } from './quantization-repo.js';
 
-/** The owner name of calibration commands at the commands capability (keyed by job id). */
+/** The owner name of calibration and evaluation commands at the commands capability (keyed by job id). */
 export const QUANTIZE_OWNER = 'quantize';
 
 export interface CalibratorDeps {
@@ -28,9 +28,7 @@ export interface CalibratorDeps {
  * @throws HubError HUB_ERR_QUANTIZATION_NO_DEVICES when fewer than `minDevices` are eligible now (details: how many).
  */
 export function pickCalibrators(deps: CalibratorDeps, config: QuantizationConfig, seed: number): DeviceRecord[] {
-  const matching = deps.devices.list({ selector: parseSelector(config.selector) }).devices;
-  const busy = deps.busyDevices();
-  const eligible = matching.filter((d) => deps.presence.isOnline(d.id) && !d.profile.int8Only && !busy.has(d.id));
+  const { matching, eligible } = idleDevices(deps, config.selector, (d) => !d.profile.int8Only);
   if (eligible.length < config.minDevices) {
     const which = config.selector.trim() === '' ? 'enrolled devices' : `devices matching ${JSON.stringify(config.selector)}`;
     throw new HubError('HUB_ERR_QUANTIZATION_NO_DEVICES', {
@@ -38,8 +36,25 @@ export function pickCalibrators(deps: CalibratorDeps, config: QuantizationConfig
       details: { matching: matching.length, eligible: eligible.length, needed: config.minDevices },
     });
   }
-  if (config.maxDevices === null || eligible.length <= config.maxDevices) return eligible;
-  const { selected } = selectParticipants(eligible, { clients: config.maxDevices, overSelect: 1, seed, roundNumber: 0 });
+  return sampleDevices(eligible, config.maxDevices, seed);
+}
+
+/**
+ * The devices matching `selector`, and of those the ones a job may ask now: online (fleet liveness), held by no round
+ * or other job, and able to run what it sends (`canRun`).
+ */
+export function idleDevices(
+  deps: CalibratorDeps, selector: string, canRun: (device: DeviceRecord) => boolean,
+): { matching: DeviceRecord[]; eligible: DeviceRecord[] } {
+  const matching = deps.devices.list({ selector: parseSelector(selector) }).devices;
+  const busy = deps.busyDevices();
+  return { matching, eligible: matching.filter((d) => deps.presence.isOnline(d.id) && canRun(d) && !busy.has(d.id)) };
+}
+
+/** At most `maxDevices` of `eligible` (null: all), a seeded uniform sample when there are more (rounds' sampler). */
+export function sampleDevices(eligible: DeviceRecord[], maxDevices: number | null, seed: number): DeviceRecord[] {
+  if (maxDevices === null || eligible.length <= maxDevices) return eligible;
+  const { selected } = selectParticipants(eligible, { clients: maxDevices, overSelect: 1, seed, roundNumber: 0 });
   const byId = new Map(eligible.map((d) => [d.id, d]));
   return selected.map((id) => byId.get(id)!);
 }

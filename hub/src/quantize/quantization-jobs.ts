@@ -1,10 +1,12 @@
 /**
- * Quantization jobs (issue 9 items 2 and 5), decorated as `hub.quantizations`: a model version made into a fully
+ * Quantization jobs (issue 9 items 2, 3 and 5), decorated as `hub.quantizations`: a model version made into a fully
  * int8 .tflite with activation ranges calibrated on the fleet (devices report statistics of their own data through
- * the commands capability, owner `quantize`, keyed by job id) or at the hub on an uploaded data set. A job moves
- * calibrating → building → done | failed, each step committed before its event; fleet calibration ends when every
- * asked device answered or at the deadline, and fails with fewer valid reports than minDevices. The statistics live
- * in memory only: a job the hub finds unfinished at start was interrupted and is failed then.
+ * the commands capability, owner `quantize`, keyed by job id) or at the hub on an uploaded data set, then evaluated on
+ * the fleet (fleet-evaluation.ts) unless the request opted out. A job moves calibrating → building → [evaluating →]
+ * done | failed, each step committed before its event; fleet calibration ends when every asked device answered or at
+ * the deadline, and fails with fewer valid reports than minDevices. The statistics live in memory only: a job the hub
+ * finds calibrating or building at start was interrupted and is failed then; one it finds evaluating has its file
+ * and ends done, its evaluation `interrupted`.
  */
 import { randomUUID } from 'node:crypto';
 import { shapeSize, type CalibrationStats, type FloatModel } from '@fedfleet/proto';
@@ -25,9 +27,11 @@ import { quantizableModel } from './quantizable-model.js';
 import { createCalibrationReplies, type CalibrationAnswer } from './calibration-replies.js';
 import { collectDatasetStats } from './dataset-calibration.js';
 import { calibrateCommand, pickCalibrators, QUANTIZE_OWNER, type CalibratorDeps } from './fleet-calibration.js';
+import { createFleetEvalRepo, type EvalDeviceRecord, type FleetEvalRepo } from './fleet-eval-repo.js';
+import { FleetEvaluation, type EvalStart } from './fleet-evaluation.js';
 import { buildInt8Tflite } from './int8-build.js';
 import { createQuantizationRepo, type CalibrationDeviceRecord, type QuantizationRecord, type QuantizationRepo } from './quantization-repo.js';
-import { parseCalibrate, quantizationConfigOf, type QuantizationRequest } from './quantization-request.js';
+import { evaluateSelectorOf, parseCalibrate, quantizationConfigOf, type QuantizationRequest } from './quantization-request.js';
 import { isFinished } from './quantization-state.js';
 import './quantization-events.js';
 
@@ -35,7 +39,7 @@ import './quantization-events.js';
 export const CLOSE_DRAIN_MS = 5000;
 
 export interface QuantizationJobsDeps extends Omit<CalibratorDeps, 'busyDevices'> {
-  /** Devices a round holds now (a calibrating job's devices are added to them). */
+  /** Devices a round holds now (a calibrating or evaluating job's devices are added to them). */
   busyInRounds: () => ReadonlySet<string>;
   store: Store;
   registry: ModelRegistry;
@@ -57,30 +61,42 @@ interface Runtime {
 
 export class QuantizationJobs {
   readonly repo: QuantizationRepo;
+  private readonly evalRepo: FleetEvalRepo;
+  private readonly evaluation: FleetEvaluation;
   private readonly runtimes = new Map<string, Runtime>();
   private readonly work: InFlight;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly deps: QuantizationJobsDeps) {
     this.repo = createQuantizationRepo(deps.store.db);
+    this.evalRepo = createFleetEvalRepo(deps.store.db);
     this.work = new InFlight((error) => deps.log.error({ err: error }, 'quantization task failed'));
+    this.evaluation = new FleetEvaluation({
+      ...deps, blobs: deps.store.blobs, repo: this.repo, evalRepo: this.evalRepo, busyDevices: () => this.busyDevices(), onDone: (jobId) => this.announceDone(jobId),
+    });
   }
 
-  /** Routes calibration replies here and fails the jobs a previous process left unfinished (the hub is ready). */
+  /**
+   * Routes calibration and evaluation replies here, fails the jobs a previous process left calibrating or building
+   * and ends those it left evaluating (the hub is ready).
+   */
   open(): void {
-    const replies = createCalibrationReplies({
+    const calibrationReplies = createCalibrationReplies({
       repo: this.repo, settle: (commandId) => void this.deps.commands.settle(commandId), runtime: (jobId) => this.runtimes.get(jobId),
       onAnswer: (answer) => this.onAnswer(answer), nowMs: () => this.deps.clock.now(),
     });
-    this.unsubscribe.push(this.deps.commands.onReply(QUANTIZE_OWNER, replies));
+    this.unsubscribe.push(this.deps.commands.onReply(QUANTIZE_OWNER, (reply, sent) =>
+      (sent.command.eval ? this.evaluation.onReply : calibrationReplies)(reply, sent)));
     for (const job of this.repo.unfinished()) {
       this.fail(job.id, { code: 'HUB_ERR_QUANTIZATION_INTERRUPTED', message: `the hub stopped while the job was ${job.state}; start a new job` });
     }
+    this.evaluation.interruptLeftOver();
   }
 
-  /** Stops intake and timers, waits (bounded) for a build in flight; jobs left unfinished fail at the next start. */
+  /** Stops intake and timers, waits (bounded) for a build in flight; jobs left unfinished are ended at the next start. */
   async close(): Promise<void> {
     this.work.stop();
+    this.evaluation.close();
     for (const off of this.unsubscribe.splice(0)) off();
     for (const rt of this.runtimes.values()) if (rt.timer) this.deps.clock.clearTimer(rt.timer);
     this.runtimes.clear();
@@ -98,6 +114,7 @@ export class QuantizationJobs {
     const model = registry.getModel(version.modelId);
     const config = quantizationConfigOf(request);
     const choice = parseCalibrate(request.calibrate);
+    const evalSelector = evaluateSelectorOf(request.evaluate, choice, config);
     const dataset = choice.source === 'dataset' ? datasets.get(choice.dataset) : undefined;
     const floatModel = quantizableModel(await registry.loadContent(version.id), `version ${version.version} of ${model.name}`);
     if (dataset && shapeSize(dataset.inputShape) !== shapeSize(floatModel.inputShape)) {
@@ -108,19 +125,18 @@ export class QuantizationJobs {
     const id = randomUUID();
     const modelRef = dataset ? undefined : await modelRefOf({ registry, blobs: store.blobs }, version.id, 'fp32');
     // Picked after the last await: nothing can take these devices between the pick and the insert.
-    const busyDevices = () => new Set([...this.deps.busyInRounds(), ...this.repo.busyDevices()]);
-    const asked = dataset ? [] : pickCalibrators({ ...this.deps, busyDevices }, config, Number.parseInt(id.slice(0, 8), 16))
+    const asked = dataset ? [] : pickCalibrators({ ...this.deps, busyDevices: () => this.busyDevices() }, config, Number.parseInt(id.slice(0, 8), 16))
       .map((device) => ({ deviceId: device.id, commandId: randomUUID() }));
     const nowMs = clock.now();
     const deadlineAtMs = dataset ? null : nowMs + config.deadlineSec * 1000;
     store.transaction(() => {
       this.repo.insert({
-        id, modelId: model.id, versionId: version.id, calibration: choice.source, datasetId: dataset?.id ?? null, config, deadlineAtMs, nowMs,
+        id, modelId: model.id, versionId: version.id, calibration: choice.source, datasetId: dataset?.id ?? null, config, evalSelector, deadlineAtMs, nowMs,
       });
       for (const a of asked) this.repo.insertDevice(id, a.deviceId, a.commandId, nowMs);
       this.deps.audit.record({
         actor, action: 'quantization.started', target: id,
-        details: { model: model.name, version: version.version, calibrate: request.calibrate, ...config },
+        details: { model: model.name, version: version.version, calibrate: request.calibrate, ...config, evaluate: evalSelector === null ? null : { selector: evalSelector } },
       });
     });
     const rt: Runtime = { model: floatModel, modelName: model.name, stats: new Map() };
@@ -151,6 +167,11 @@ export class QuantizationJobs {
   /** The devices a job asked, with what became of each. */
   devices(id: string): CalibrationDeviceRecord[] {
     return this.repo.devices(this.get(id).id);
+  }
+
+  /** The devices a job asked to evaluate its int8 file, with what each answered. */
+  evalDevices(id: string): EvalDeviceRecord[] {
+    return this.evalRepo.devices(this.get(id).id);
   }
 
   /** Jobs of a version, newest first. */
@@ -203,33 +224,55 @@ export class QuantizationJobs {
     }
   }
 
-  /** Merge, ranges, int8 graph, .tflite, blob store; then done. A closing hub records nothing: the job fails at the next start. */
+  /**
+   * Merge, ranges, int8 graph, .tflite, blob store; then the fleet evaluation of the file, or done. A closing hub
+   * records nothing: the job fails at the next start.
+   */
   private async build(jobId: string, statistics: CalibrationStats[]): Promise<void> {
     const job = this.repo.job(jobId)!;
     const rt = this.runtimes.get(jobId);
     const building = () => this.work.open && this.repo.job(jobId)?.state === 'building';
     if (!rt || !building()) return;
+    let evaluation: EvalStart | undefined;
     try {
       const built = buildInt8Tflite(rt.model, statistics, {
         percentile: job.percentile, bins: job.histogramBins, description: `fedfleet ${rt.modelName} v${job.version} int8 (${job.calibration} calibration, job ${jobId})`,
       });
-      const artifact = await this.deps.store.blobs.put(built.tflite, TFLITE_MEDIA_TYPE);
+      const stored = await this.deps.store.blobs.put(built.tflite, TFLITE_MEDIA_TYPE);
+      const artifact = { sha256: stored.sha256, sizeBytes: stored.sizeBytes, format: 'tflite' as const };
+      const model = job.evaluate ? await this.evaluation.modelOf(job, artifact) : undefined;
       if (!building()) return;
       const nowMs = this.deps.clock.now();
-      this.deps.store.transaction(() => {
+      // Devices are picked in the transaction that moves the job on: nothing can take them between pick and insert.
+      evaluation = this.deps.store.transaction(() => {
         this.repo.setResult(jobId, { exampleCount: built.exampleCount, ranges: built.ranges, artifact }, nowMs);
+        if (model) return this.evaluation.begin(this.repo.job(jobId)!, model, nowMs);
         this.repo.move(jobId, 'done', nowMs);
+        return undefined;
       });
       this.runtimes.delete(jobId);
-      const done = this.repo.job(jobId)!;
-      this.deps.log.info({ jobId, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes, examples: built.exampleCount }, 'quantization done');
-      this.deps.events.emit('quantization.completed', {
-        ...this.progress(done), jobId, versionId: done.versionId, exampleCount: done.exampleCount, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes, at: this.iso(),
-      });
+      this.deps.log.info({ jobId, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes, examples: built.exampleCount }, 'int8 model built');
     } catch (error) {
       if (!building()) return;
-      this.fail(jobId, { code: 'HUB_ERR_QUANTIZATION_BUILD_FAILED', message: `building the int8 model failed: ${(error as Error).message}` });
+      return this.fail(jobId, { code: 'HUB_ERR_QUANTIZATION_BUILD_FAILED', message: `building the int8 model failed: ${(error as Error).message}` });
     }
+    if (evaluation) await this.evaluation.launch(evaluation);
+    else this.announceDone(jobId);
+  }
+
+  /** A job was moved to done (committed): its `quantization.completed`. */
+  private announceDone(jobId: string): void {
+    const done = this.repo.job(jobId)!;
+    this.deps.log.info({ jobId, sha256: done.artifact?.sha256, fleetEval: done.fleetEval?.state }, 'quantization done');
+    this.deps.events.emit('quantization.completed', {
+      ...this.progress(done), jobId, versionId: done.versionId, exampleCount: done.exampleCount, sha256: done.artifact?.sha256 ?? '',
+      sizeBytes: done.artifact?.sizeBytes ?? 0, at: this.iso(),
+    });
+  }
+
+  /** Devices a round, a calibrating job or an evaluating job holds now. */
+  private busyDevices(): Set<string> {
+    return new Set([...this.deps.busyInRounds(), ...this.repo.busyDevices(), ...this.evalRepo.busyDevices()]);
   }
 
   /** Leaves calibrating for building: devices still asked are cancelled (and told so), their commands settled. */

@@ -1,8 +1,11 @@
-/** Quantization jobs and the devices asked to calibrate for them, in SQLite (migration 007). */
+/** Quantization jobs and the devices asked to calibrate for them, in SQLite (migrations 007, 009). */
 import type { SqliteDatabase } from '../store/database.js';
 import type { Failure } from '../rounds/round-transitions.js';
 import { jsonColumn } from '../store/row-values.js';
-import { checkQuantizationTransition, type CalibrationDeviceState, type QuantizationState } from './quantization-state.js';
+import { FLEET_EVAL_COLUMNS, fleetEvalOf, type FleetEvalRow, type FleetEvalSummary } from './fleet-eval-repo.js';
+import {
+  checkFleetEvalTransition, checkQuantizationTransition, type CalibrationDeviceState, type FleetEvalState, type QuantizationState,
+} from './quantization-state.js';
 
 /** Where the activation statistics come from. */
 export type CalibrationSource = 'fleet' | 'dataset';
@@ -64,6 +67,10 @@ export interface QuantizationRecord extends QuantizationConfig {
   deadlineAt?: string;
   createdAt: string;
   finishedAt?: string;
+  /** The devices asked to evaluate the built int8 file (their label selector); null = the job does not evaluate. */
+  evaluate: { selector: string } | null;
+  /** How the int8 file did on the fleet, once its evaluation started. */
+  fleetEval?: FleetEvalSummary;
 }
 
 export interface CalibrationDeviceRecord {
@@ -77,7 +84,7 @@ export interface CalibrationDeviceRecord {
   updatedAt: string;
 }
 
-interface JobRow {
+interface JobRow extends FleetEvalRow {
   id: string; model_id: string; version_id: string; version: number; calibration: CalibrationSource; dataset_id: string | null;
   dataset_name: string | null; config: string; state: QuantizationState; error: string | null; error_code: string | null;
   example_count: number; ranges: string | null; artifact_sha256: string | null; artifact_size_bytes: number | null;
@@ -93,7 +100,7 @@ const JOB_SELECT = `
   SELECT q.*, v.version AS version, d.name AS dataset_name,
     (SELECT COUNT(*) FROM quantization_devices x WHERE x.quantization_id = q.id) AS devices_asked,
     (SELECT COUNT(*) FROM quantization_devices x WHERE x.quantization_id = q.id AND x.state = 'reported') AS devices_reported,
-    (SELECT COUNT(*) FROM quantization_devices x WHERE x.quantization_id = q.id AND x.state = 'rejected') AS devices_rejected
+    (SELECT COUNT(*) FROM quantization_devices x WHERE x.quantization_id = q.id AND x.state = 'rejected') AS devices_rejected,${FLEET_EVAL_COLUMNS}
   FROM quantizations q
   JOIN model_versions v ON v.id = q.version_id
   LEFT JOIN datasets d ON d.id = q.dataset_id`;
@@ -104,6 +111,7 @@ function toJob(r: JobRow): QuantizationRecord {
   // A row edited by hand must not break a listing: unreadable JSON reads as empty.
   const config = jsonColumn<QuantizationConfig>(r.config, 'config', []) ?? ({} as QuantizationConfig);
   const ranges = jsonColumn<TensorRange[]>(r.ranges, 'ranges', []);
+  const fleetEval = fleetEvalOf(r);
   return {
     id: r.id, modelId: r.model_id, versionId: r.version_id, version: r.version, calibration: r.calibration,
     ...(r.dataset_id ? { datasetId: r.dataset_id } : {}), ...(r.dataset_name ? { datasetName: r.dataset_name } : {}),
@@ -118,6 +126,7 @@ function toJob(r: JobRow): QuantizationRecord {
       : {}),
     ...(r.deadline_at_ms !== null ? { deadlineAt: iso(r.deadline_at_ms) } : {}),
     createdAt: iso(r.created_at_ms), ...(r.finished_at_ms !== null ? { finishedAt: iso(r.finished_at_ms) } : {}),
+    evaluate: r.eval_selector === null ? null : { selector: r.eval_selector }, ...(fleetEval ? { fleetEval } : {}),
   };
 }
 
@@ -133,6 +142,8 @@ export interface NewQuantization {
   calibration: CalibrationSource;
   datasetId: string | null;
   config: QuantizationConfig;
+  /** Label selector of the devices asked to evaluate the int8 file; null = no fleet evaluation. */
+  evalSelector: string | null;
   deadlineAtMs: number | null;
   nowMs: number;
 }
@@ -141,13 +152,14 @@ export type QuantizationRepo = ReturnType<typeof createQuantizationRepo>;
 
 export function createQuantizationRepo(db: SqliteDatabase) {
   const q = {
-    insert: db.prepare(`INSERT INTO quantizations (id, model_id, version_id, calibration, dataset_id, config, state, deadline_at_ms,
-      created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, 'calibrating', ?, ?, ?)`),
+    insert: db.prepare(`INSERT INTO quantizations (id, model_id, version_id, calibration, dataset_id, config, eval_selector, state,
+      deadline_at_ms, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'calibrating', ?, ?, ?)`),
     job: db.prepare<[string], JobRow>(`${JOB_SELECT} WHERE q.id = ?`),
     ofVersion: db.prepare<[string], JobRow>(`${JOB_SELECT} WHERE q.version_id = ? ORDER BY q.created_at_ms DESC, q.rowid DESC`),
     latestDone: db.prepare<[string], JobRow>(`${JOB_SELECT} WHERE q.version_id = ? AND q.state = 'done'
       ORDER BY q.finished_at_ms DESC, q.rowid DESC LIMIT 1`),
     inStates: db.prepare<[string, string], JobRow>(`${JOB_SELECT} WHERE q.state IN (?, ?) ORDER BY q.created_at_ms`),
+    setEval: db.prepare('UPDATE quantizations SET eval_state = ?, eval_deadline_at_ms = COALESCE(?, eval_deadline_at_ms), updated_at_ms = ? WHERE id = ?'),
     setState: db.prepare(`UPDATE quantizations SET state = ?, error = ?, error_code = ?, updated_at_ms = ?,
       finished_at_ms = CASE WHEN ? IN ('done', 'failed') THEN ? ELSE finished_at_ms END WHERE id = ?`),
     setResult: db.prepare(`UPDATE quantizations SET example_count = ?, ranges = ?, artifact_sha256 = ?, artifact_size_bytes = ?,
@@ -169,7 +181,7 @@ export function createQuantizationRepo(db: SqliteDatabase) {
 
   return {
     insert(n: NewQuantization): void {
-      q.insert.run(n.id, n.modelId, n.versionId, n.calibration, n.datasetId, JSON.stringify(n.config), n.deadlineAtMs, n.nowMs, n.nowMs);
+      q.insert.run(n.id, n.modelId, n.versionId, n.calibration, n.datasetId, JSON.stringify(n.config), n.evalSelector, n.deadlineAtMs, n.nowMs, n.nowMs);
     },
     job,
     ofVersion: (versionId: string): QuantizationRecord[] => q.ofVersion.all(versionId).map(toJob),
@@ -179,6 +191,8 @@ export function createQuantizationRepo(db: SqliteDatabase) {
     },
     /** Jobs a hub left calibrating or building. */
     unfinished: (): QuantizationRecord[] => q.inStates.all('calibrating', 'building').map(toJob),
+    /** Jobs a hub left evaluating (their int8 file is stored). */
+    evaluating: (): QuantizationRecord[] => q.inStates.all('evaluating', 'evaluating').map(toJob),
     /**
      * Moves a job to `to` (with why, when it fails), checked against the state table (HUB_ERR_ILLEGAL_TRANSITION
      * and nothing written when it says no). Joins the caller's transaction.
@@ -189,6 +203,16 @@ export function createQuantizationRepo(db: SqliteDatabase) {
       checkQuantizationTransition(id, current.state, to);
       q.setState.run(to, failure?.message ?? null, failure?.code ?? null, nowMs, to, nowMs, id);
       return job(id)!;
+    },
+    /**
+     * Moves a job's fleet evaluation to `to` (with its deadline when it starts), checked against the evaluation table
+     * (HUB_ERR_ILLEGAL_TRANSITION and nothing written when it says no). Joins the caller's transaction.
+     */
+    moveEval(id: string, to: FleetEvalState, nowMs: number, deadlineAtMs: number | null = null): void {
+      const current = job(id);
+      if (!current) throw new Error(`no quantization ${id}`);
+      checkFleetEvalTransition(id, current.fleetEval?.state ?? null, to);
+      q.setEval.run(to, deadlineAtMs, nowMs, id);
     },
     setResult(id: string, r: { exampleCount: number; ranges: TensorRange[]; artifact: { sha256: string; sizeBytes: number } }, nowMs: number): void {
       q.setResult.run(r.exampleCount, JSON.stringify(r.ranges), r.artifact.sha256, r.artifact.sizeBytes, nowMs, id);

@@ -47,6 +47,13 @@ export const QuantizationRequestSchema = Type.Object(
       minimum: 0, maximum: 1_000_000_000, default: QUANTIZATION_DEFAULTS.maxExamplesPerDevice,
       description: 'most examples each device calibrates on (dataset: the data set\'s first N); 0 = all',
     }),
+    evaluate: Type.Optional(Type.Union([
+      Type.Boolean(),
+      Type.Object({ selector: Type.Optional(Type.String({ maxLength: 2000, description: 'label selector of the devices asked to evaluate' })) }, { additionalProperties: false }),
+    ], {
+      description: 'evaluate the built int8 .tflite on the fleet (online, idle devices, int8-only ones included): default on for fleet ' +
+        'calibration (its selector), off for a data set; false = off; { selector } = on those devices',
+    })),
   },
   { additionalProperties: false },
 );
@@ -63,6 +70,9 @@ export type QuantizationRequest = Partial<Omit<QuantizationRequestBody, 'calibra
 };
 
 export type CalibrationChoice = { source: 'fleet' } | { source: 'dataset'; dataset: string };
+
+/** What a request says about evaluating the int8 file on the fleet. */
+export type EvaluateRequest = NonNullable<QuantizationRequestBody['evaluate']>;
 
 function badRequest(message: string): HubError {
   return new HubError('HUB_ERR_QUANTIZATION_BAD_REQUEST', { message });
@@ -96,4 +106,17 @@ export function quantizationConfigOf(request: QuantizationRequest): Quantization
     throw badRequest(`minDevices ${config.minDevices} exceeds maxDevices ${config.maxDevices}`);
   }
   return config;
+}
+
+/**
+ * The label selector of the devices asked to evaluate the built int8 file, or null when the job does not evaluate:
+ * absent or `true` = fleet calibration's own selector (a data set calibration: off when absent, every device for
+ * `true`), `false` = off, `{ selector }` = those devices. Refuses a selector that does not parse (HUB_ERR_BAD_SELECTOR).
+ */
+export function evaluateSelectorOf(evaluate: EvaluateRequest | undefined, choice: CalibrationChoice, config: QuantizationConfig): string | null {
+  const fleetSelector = choice.source === 'fleet' ? config.selector : '';
+  if (evaluate === false || (evaluate === undefined && choice.source === 'dataset')) return null;
+  const selector = typeof evaluate === 'object' ? evaluate.selector ?? fleetSelector : fleetSelector;
+  parseSelector(selector);
+  return selector;
 }

@@ -1,8 +1,23 @@
 /** TypeBox schemas of the quantization API's answers (the request is quantization-request.ts). */
-import Type, { type Static } from 'typebox';
-import { CALIBRATION_DEVICE_STATES, QUANTIZATION_STATES } from './quantization-state.js';
+import Type, { type Static, type TSchema } from 'typebox';
+import { CALIBRATION_DEVICE_STATES, EVAL_DEVICE_STATES, FLEET_EVAL_STATES, QUANTIZATION_STATES } from './quantization-state.js';
 
 export const TensorRangeSchema = Type.Object({ name: Type.String(), min: Type.Number(), max: Type.Number() });
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const FleetEvalSchema = Type.Object({
+  state: Type.Enum(FLEET_EVAL_STATES, { description: 'evaluating → done | no-results | interrupted; no-devices when none could evaluate' }),
+  devicesAsked: Type.Integer(),
+  devices: Type.Integer({ description: 'devices whose EvalResult counts' }),
+  examples: Type.Integer({ description: 'examples behind accuracy and loss' }),
+  accuracy: Nullable(Type.Number({ description: 'accuracy of the int8 model, weighted by each device\'s example count; null without results' })),
+  loss: Nullable(Type.Number()),
+  refused: Type.Array(Type.Object({ deviceId: Type.String(), code: Nullable(Type.String()), reason: Nullable(Type.String()) }), {
+    description: 'devices that refused, with their AGENT_ERR_* code and reason (a microcontroller too small says what it lacks)',
+  }),
+  deadlineAt: Type.Optional(Type.String({ format: 'date-time' })),
+}, { description: 'the int8 .tflite evaluated integer-only on the fleet\'s own data' });
 
 export const QuantizationSchema = Type.Object({
   id: Type.String(),
@@ -19,7 +34,7 @@ export const QuantizationSchema = Type.Object({
   percentile: Type.Number(),
   histogramBins: Type.Integer(),
   maxExamplesPerDevice: Type.Integer(),
-  state: Type.Enum(QUANTIZATION_STATES, { description: 'calibrating → building → done | failed' }),
+  state: Type.Enum(QUANTIZATION_STATES, { description: 'calibrating → building → [evaluating →] done | failed' }),
   errorCode: Type.Optional(Type.String({ description: 'HUB_ERR_* code of `error`: branch on it, not on the text' })),
   error: Type.Optional(Type.String({ description: 'why the job failed' })),
   devicesAsked: Type.Integer(),
@@ -33,6 +48,8 @@ export const QuantizationSchema = Type.Object({
   deadlineAt: Type.Optional(Type.String({ format: 'date-time' })),
   createdAt: Type.String({ format: 'date-time' }),
   finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  evaluate: Nullable(Type.Object({ selector: Type.String() }, { description: 'the devices asked to evaluate the int8 file; null = no fleet evaluation' })),
+  fleetEval: Type.Optional(FleetEvalSchema),
 });
 
 export const CalibrationDeviceSchema = Type.Object({
@@ -45,10 +62,26 @@ export const CalibrationDeviceSchema = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
 });
 
-export const QuantizationDetailSchema = Type.Intersect([QuantizationSchema, Type.Object({ devices: Type.Array(CalibrationDeviceSchema) })]);
+export const EvalDeviceSchema = Type.Object({
+  deviceId: Type.String(),
+  commandId: Type.String(),
+  state: Type.Enum(EVAL_DEVICE_STATES),
+  reasonCode: Nullable(Type.String({ description: 'HUB_ERR_EVAL_RESULT_INVALID of a rejected result, AGENT_ERR_* of a refusal or failure' })),
+  reason: Nullable(Type.String()),
+  exampleCount: Nullable(Type.Integer()),
+  accuracy: Nullable(Type.Number()),
+  loss: Nullable(Type.Number()),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+export const QuantizationDetailSchema = Type.Intersect([
+  QuantizationSchema, Type.Object({ devices: Type.Array(CalibrationDeviceSchema), evalDevices: Type.Array(EvalDeviceSchema) }),
+]);
 
 export const QuantizationParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export type QuantizationJson = Static<typeof QuantizationSchema>;
 export type CalibrationDeviceJson = Static<typeof CalibrationDeviceSchema>;
+export type EvalDeviceJson = Static<typeof EvalDeviceSchema>;
+export type FleetEvalJson = Static<typeof FleetEvalSchema>;
 export type QuantizationDetailJson = Static<typeof QuantizationDetailSchema>;

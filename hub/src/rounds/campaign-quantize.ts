@@ -14,7 +14,9 @@ import { ARCHITECTURES, createInitialModel } from '../models/architectures.js';
 import type { ModelContent, ModelRegistry } from '../models/model-registry.js';
 import { quantizableModel } from '../quantize/quantizable-model.js';
 import type { QuantizationConfig } from '../quantize/quantization-repo.js';
-import { parseCalibrate, quantizationConfigOf, QuantizationRequestSchema, type QuantizationRequest } from '../quantize/quantization-request.js';
+import {
+  evaluateSelectorOf, parseCalibrate, quantizationConfigOf, QuantizationRequestSchema, type EvaluateRequest, type QuantizationRequest,
+} from '../quantize/quantization-request.js';
 
 const { selector: _selector, ...requestSettings } = QuantizationRequestSchema.properties;
 
@@ -39,6 +41,8 @@ export interface CampaignQuantizeConfig extends QuantizationConfig {
   calibrate: string;
   /** The data set, by id: resolved at creation, so a data set given another's name later is not the one used. */
   datasetId?: string;
+  /** As requested (absent: the request's default, evaluated on the devices that calibrate). */
+  evaluate?: EvaluateRequest;
 }
 
 /** What of a campaign request its quantize depends on. */
@@ -52,7 +56,8 @@ export interface QuantizeContext {
 
 /**
  * The quantize a campaign runs with and its data set (if any). Refuses, as a quantization request is refused: an
- * unknown data set (HUB_ERR_DATASET_NOT_FOUND), a selector that does not parse, minDevices above maxDevices.
+ * unknown data set (HUB_ERR_DATASET_NOT_FOUND), a selector (or evaluate selector) that does not parse, minDevices above
+ * maxDevices.
  */
 export function campaignQuantizeOf(
   request: QuantizeContext & { quantize: CampaignQuantizeRequest }, datasets: Pick<DatasetRegistry, 'get'>,
@@ -63,7 +68,9 @@ export function campaignQuantizeOf(
   // The version is the campaign's final one, unknown yet: quantizationConfigOf reads only the settings.
   const asRequest: QuantizationRequest = { ...quantize, selector: quantize.selector ?? request.selector, model: request.model, version: 'latest' };
   const config = quantizationConfigOf(asRequest);
-  return { config: { ...config, calibrate: quantize.calibrate, ...(dataset ? { datasetId: dataset.id } : {}) }, dataset };
+  evaluateSelectorOf(quantize.evaluate, choice, config); // refuses an evaluate selector that does not parse, as the job would
+  const evaluate = quantize.evaluate === undefined ? {} : { evaluate: quantize.evaluate };
+  return { config: { ...config, calibrate: quantize.calibrate, ...evaluate, ...(dataset ? { datasetId: dataset.id } : {}) }, dataset };
 }
 
 /**
@@ -100,6 +107,14 @@ async function baseContent(request: QuantizeContext, registry: ModelRegistry): P
 
 const isFiniteNumber = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value);
 
+/** Absent, a boolean, or `{ selector? }` with a string selector. */
+function isStoredEvaluate(value: unknown): boolean {
+  if (value === undefined || typeof value === 'boolean') return true;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { selector } = value as { selector?: unknown };
+  return selector === undefined || typeof selector === 'string';
+}
+
 /** What makes a stored `config.quantize` unusable (stored-campaign.ts); empty when it is absent or usable. */
 export function storedQuantizeProblems(value: unknown): string[] {
   if (value === undefined) return [];
@@ -111,5 +126,6 @@ export function storedQuantizeProblems(value: unknown): string[] {
     if (!isFiniteNumber(quantize[key])) problems.push(`config.quantize.${key} is not a finite number`);
   }
   if (quantize.maxDevices !== null && !isFiniteNumber(quantize.maxDevices)) problems.push('config.quantize.maxDevices is not a finite number or null');
+  if (!isStoredEvaluate(quantize.evaluate)) problems.push('config.quantize.evaluate is not a boolean or { selector }');
   return problems;
 }

@@ -10,6 +10,7 @@ import type { Clock } from '../clock.js';
 import type { CommandReply, DeviceCommand } from '../commands/device-commands.js';
 import type { HubEvents } from '../events/hub-events.js';
 import type { HubLogger } from '../logger.js';
+import { checkEvalResult } from './eval-result-check.js';
 import type { RoundCommands } from './round-commands.js';
 import type { RoundLifecycle } from './round-lifecycle.js';
 import type { ParticipantRecord, RoundRepo } from './round-repo.js';
@@ -75,12 +76,10 @@ export function createRoundParticipation(deps: RoundParticipationDeps): RoundPar
   }
 
   function onEvalResult(p: ParticipantRecord, result: EvalResultProps): void {
-    const loss = Number(result.loss ?? NaN);
-    const accuracy = Number(result.accuracy ?? NaN);
-    const examples = Number(result.exampleCount ?? 0);
-    if (!Number.isFinite(loss) || !(accuracy >= 0 && accuracy <= 1) || !Number.isInteger(examples) || examples < 0) return evaluationEnded(p);
+    const verdict = checkEvalResult(result);
+    if (!verdict.ok) return evaluationEnded(p);
     tasks.settle(p.evalCommandId!);
-    rounds.setEvalResult(p.roundId, p.deviceId, { examples, loss, accuracy }, clock.now());
+    rounds.setEvalResult(p.roundId, p.deviceId, verdict.metrics, clock.now());
     lifecycle.maybeFinishEvaluation(p.roundId);
   }
 

@@ -31,7 +31,7 @@ function job(fields: Partial<QuantizationJson> = {}): QuantizationJson {
   return {
     id: 'q1', modelId: 'm1', versionId: 'v3', version: 3, calibration: 'fleet', selector: 'site=lab', minDevices: 1, maxDevices: null,
     deadlineSec: 120, percentile: 100, histogramBins: 2048, maxExamplesPerDevice: 0, state: 'calibrating', devicesAsked: 3,
-    devicesReported: 0, devicesRejected: 0, exampleCount: 0, createdAt: '2024-01-01T00:00:00.000Z', ...fields,
+    devicesReported: 0, devicesRejected: 0, exampleCount: 0, createdAt: '2024-01-01T00:00:00.000Z', evaluate: null, ...fields,
   };
 }
 
@@ -71,6 +71,34 @@ describe('fedfleet models quantize', () => {
       'export it: fedfleet models export mlp --version 3 --format tflite --int8',
       '',
     ].join('\n'));
+  });
+
+  it('follows the fleet evaluation of the int8 file and prints its accuracy and refusals; --eval-selector and --no-eval set evaluate', async () => {
+    const evaluating = job({ state: 'evaluating', devicesReported: 2, fleetEval: { state: 'evaluating', devicesAsked: 4, devices: 1, examples: 400, accuracy: 0.9, loss: 0.3, refused: [] } });
+    const tooLarge = 'the model does not fit this device profile: int8 model on mcu-m0: needs 15.2 KiB (15516 bytes) flash, profile has 8 KiB (8192 bytes)';
+    const evaluated: QuantizationJson = {
+      ...DONE, evaluate: { selector: 'tier=mcu' }, fleetEval: {
+        state: 'done', devicesAsked: 4, devices: 3, examples: 1200, accuracy: 0.91354, loss: 0.3,
+        refused: [{ deviceId: 'dev-m0', code: 'AGENT_ERR_MODEL_TOO_LARGE', reason: tooLarge }],
+      },
+    };
+    const hub = await hubWithJob([evaluating, evaluated]);
+    const run = await fedfleet(['models', 'quantize', 'mlp', '--version', '3', '--calibrate', 'fleet', '--eval-selector', 'tier=mcu', '--poll-ms', '1', '--hub', hub.url], { tty: true });
+    expect([run.code, hub.bodies[0]]).toEqual([0, { calibrate: 'fleet', evaluate: { selector: 'tier=mcu' } }]);
+    expect(run.stderr).toContain('evaluating the int8 model on the fleet: devices answered [');
+    expect(run.stderr).toMatch(/ 25% 1\/4/);
+    expect(run.stdout.split('\n').slice(-4)).toEqual([
+      'fleet evaluation done: int8 accuracy 91.35% on 3/4 devices, 1200 examples, 1 refused',
+      `refused by dev-m0: AGENT_ERR_MODEL_TOO_LARGE: ${tooLarge}`,
+      'export it: fedfleet models export mlp --version 3 --format tflite --int8',
+      '',
+    ]);
+    expect((await fedfleet(['models', 'quantize', 'mlp', '--version', '3', '--calibrate', 'fleet', '--no-eval', '--poll-ms', '1', '--hub', hub.url])).code).toBe(0);
+    const posted = () => hub.bodies.filter((body) => body !== undefined);
+    expect(posted()[1]).toEqual({ calibrate: 'fleet', evaluate: false });
+    const both = await fedfleet(['models', 'quantize', 'mlp', '--calibrate', 'fleet', '--no-eval', '--eval-selector', 'a=b', '--hub', hub.url]);
+    expect([both.code, both.stderr]).toEqual([2, 'error HUB_ERR_CLI_USAGE: --no-eval and --eval-selector contradict each other\n']);
+    expect(posted()).toHaveLength(2);
   });
 
   it('exits 1 with the job\'s own error code when it fails; --json prints the final job and exits 1 too', async () => {

@@ -1,7 +1,8 @@
 /**
  * `fedfleet models quantize`: calibrates a version's activation ranges on the fleet (devices report statistics, never
- * examples) or on an uploaded data set, and builds its int8 .tflite (issue 9 item 2). Waits with a progress bar
- * (devices reported / asked) and prints the result, unless --no-wait.
+ * examples) or on an uploaded data set, builds its int8 .tflite (issue 9 item 2) and evaluates that file on the fleet
+ * (item 3; --no-eval skips it). Waits with a progress bar (devices reported / asked, then devices answered / asked)
+ * and prints the result, unless --no-wait.
  */
 import { QUANTIZATION_DEFAULTS } from '../../quantize/quantization-request.js';
 import type { QuantizationJson } from '../../quantize/schemas.js';
@@ -16,7 +17,8 @@ import { formatCalibration, printQuantizationResult, quantizationProgress } from
 export const MODELS_QUANTIZE_USAGE =
   '  fedfleet models quantize <name|id> [--version latest] --calibrate fleet|dataset:<name> [--selector k=v,…]\n' +
   `                           [--percentile ${QUANTIZATION_DEFAULTS.percentile}] [--min-devices ${QUANTIZATION_DEFAULTS.minDevices}] ` +
-  `[--max-devices <N>] [--max-examples <N>]\n                           [--deadline ${formatDurationSec(QUANTIZATION_DEFAULTS.deadlineSec)}] [--no-wait] [--json]\n`;
+  `[--max-devices <N>] [--max-examples <N>]\n                           [--deadline ${formatDurationSec(QUANTIZATION_DEFAULTS.deadlineSec)}] ` +
+  '[--no-eval | --eval-selector k=v,…] [--no-wait] [--json]\n';
 
 const OPTIONS = {
   ...CLIENT_OPTIONS,
@@ -28,6 +30,8 @@ const OPTIONS = {
   'max-devices': { type: 'string' },
   'max-examples': { type: 'string' },
   deadline: { type: 'string' },
+  'no-eval': { type: 'boolean', default: false },
+  'eval-selector': { type: 'string' },
   'no-wait': { type: 'boolean', default: false },
   'poll-ms': { type: 'string' },
 } as const;
@@ -48,6 +52,9 @@ function requestBody(values: ReturnType<typeof parse<typeof OPTIONS>>['values'])
   if (values['max-devices']) body.maxDevices = parsePositiveInteger(values['max-devices'], '--max-devices');
   if (values['max-examples']) body.maxExamplesPerDevice = parsePositiveInteger(values['max-examples'], '--max-examples');
   if (values.deadline) body.deadlineSec = parseDurationSec(values.deadline);
+  if (values['no-eval'] && values['eval-selector'] !== undefined) throw usageError('--no-eval and --eval-selector contradict each other');
+  if (values['no-eval']) body.evaluate = false;
+  if (values['eval-selector'] !== undefined) body.evaluate = { selector: values['eval-selector'] };
   return body;
 }
 
@@ -81,13 +88,15 @@ async function follow(client: HubClient, io: CliIo, started: QuantizationJson, p
   let job = started;
   let progress: Progress | undefined;
   let total = -1;
+  let phase = '';
   while (job.state !== 'done' && job.state !== 'failed') {
     const reading = quantizationProgress(job);
-    if (reading.total !== total) {
-      // Another phase (calibrating on devices → building): a new bar.
+    if (reading.total !== total || job.state !== phase) {
+      // Another phase (calibrating on devices → building → evaluating on devices): a new bar.
       progress?.finish();
       progress = createProgress({ total: reading.total, label: reading.label, stream: io.stderr });
       total = reading.total;
+      phase = job.state;
     }
     progress!.update(reading.done, reading.label);
     await new Promise((resolve) => setTimeout(resolve, pollMs));

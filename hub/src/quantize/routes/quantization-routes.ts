@@ -7,7 +7,7 @@ import { QuantizationRequestSchema } from '../quantization-request.js';
 import { QuantizationDetailSchema, QuantizationParamsSchema, QuantizationSchema } from '../schemas.js';
 
 export const quantizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const detail = (id: string) => ({ ...app.quantizations.get(id), devices: app.quantizations.devices(id) });
+  const detail = (id: string) => ({ ...app.quantizations.get(id), devices: app.quantizations.devices(id), evalDevices: app.quantizations.evalDevices(id) });
 
   app.post('/v1/models/:id/versions/:version/quantizations', {
     schema: {
@@ -31,7 +31,8 @@ export const quantizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/quantizations/:id', {
     schema: {
-      tags: ['quantization'], summary: 'A quantization job: state, progress, ranges, artifact, and what each asked device answered',
+      tags: ['quantization'],
+      summary: 'A quantization job: state, progress, ranges, artifact, fleet evaluation, and what each device asked to calibrate or evaluate answered',
       params: QuantizationParamsSchema, response: { 200: QuantizationDetailSchema, ...errorResponses(401, 404) },
     },
   }, async (request) => detail(request.params.id));

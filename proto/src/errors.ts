@@ -18,6 +18,9 @@ export const PROTO_ERROR_CODES = {
   PROTO_ERR_DOES_NOT_FIT: 'model does not fit the device profile',
   PROTO_ERR_BAD_CALIBRATION: 'calibration statistics are malformed or do not belong together',
   PROTO_ERR_BAD_TFLITE: 'file is not a TensorFlow Lite model this version can read or run',
+  PROTO_ERR_BAD_BUNDLE: 'model bundle or manifest is malformed, not canonical, or of a version this one cannot read',
+  PROTO_ERR_BAD_SIGNATURE: 'bundle manifest signature does not verify with the hub key',
+  PROTO_ERR_BAD_PAYLOAD: 'bundle payload size or sha256 differs from its signed manifest',
 } as const;
 
 export type ProtoErrorCode = keyof typeof PROTO_ERROR_CODES;

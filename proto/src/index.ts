@@ -14,3 +14,4 @@ export * from './capacity.js';
 export * from './mcu/index.js';
 export * from './int8/index.js';
 export * from './tflite/index.js';
+export * from './bundle/index.js';

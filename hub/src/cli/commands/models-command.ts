@@ -1,4 +1,4 @@
-/** `fedfleet models ls|show|create|import|versions|quantize|export`: the model registry. */
+/** `fedfleet models ls|show|create|import|versions|quantize|export|bundle`: the model registry. */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { McuFitView } from '../../models/mcu-fit-view.js';
@@ -10,6 +10,7 @@ import { createHubClient } from '../hub-client.js';
 import { printJson, println, type CliIo } from '../io.js';
 import { printQuantizations } from '../quantization-view.js';
 import { formatBytes, formatTable } from '../table.js';
+import { MODELS_BUNDLE_USAGE, runModelsBundleCommand } from './models-bundle-command.js';
 import { MODELS_EXPORT_USAGE, runModelsExportCommand } from './models-export-command.js';
 import { MODELS_QUANTIZE_USAGE, runModelsQuantizeCommand } from './models-quantize-command.js';
 
@@ -20,16 +21,18 @@ export const MODELS_USAGE = `Usage:
   fedfleet models show <name|id> [--version N|latest] [--json]   (with flash, arena, fit and latency per encoding and MCU profile,
                                                                  and the version's quantizations)
   fedfleet models versions <name|id> [--json]
-${MODELS_QUANTIZE_USAGE}${MODELS_EXPORT_USAGE}
+${MODELS_QUANTIZE_USAGE}${MODELS_EXPORT_USAGE}${MODELS_BUNDLE_USAGE}
 quantize calibrates the version's activation ranges on the fleet's devices (they report statistics, never examples)
 or on an uploaded data set, builds its int8 .tflite and waits for it with a progress bar (devices reported / asked).
 export writes the version as a TensorFlow Lite flatbuffer: the float model, or with --int8 the quantized one.
+bundle writes the version as a bundle signed with the hub key (manifest + payload) for devices updated by hand.
 `;
 
 /** Subcommands with options of their own, parsed by their modules. */
 const SUBCOMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
   quantize: runModelsQuantizeCommand,
   export: runModelsExportCommand,
+  bundle: runModelsBundleCommand,
 };
 
 const OPTIONS = {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import {
   ResultCode, type CommandKind, type CommandProps, type CommandResultProps, type DeviceTopicKind, type HardwareProfileProps,
-  type StatusProps, type TelemetryProps,
+  type ShadowStatsProps, type StatusProps, type TelemetryProps,
 } from '@fedfleet/proto';
 import { ArtifactFetcher } from './artifact-fetcher.js';
 import { MemoryArtifactCache, type ArtifactCache } from './artifact-cache.js';
@@ -12,6 +12,9 @@ import type { CredentialStore, DeviceCredentials } from './credentials.js';
 import { enroll } from './enroll.js';
 import { AgentError, errorCodeOf } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
+import { AgentModels, type ModelStoreFactory } from './model-store/agent-models.js';
+import type { InferenceService } from './serving/inference-service.js';
+import { inferenceTelemetry } from './serving/inference-stats.js';
 import { DeviceSession } from './session.js';
 import type { TelemetrySource } from './telemetry.js';
 import { AGENT_VERSION } from './version.js';
@@ -44,6 +47,10 @@ export interface AgentOptions {
   fetchChunkTimeoutMs?: number;
   /** Largest envelope accepted from the hub (and sent); larger ones are dropped and counted. Default 4 MiB. */
   maxPayloadBytes?: number;
+  /** The device's inference path (agent/src/serving): its counts go into every telemetry, its shadow counts into deploy reports. */
+  inference?: Pick<InferenceService, 'stats' | 'shadowStats'>;
+  /** Opens the model store at start, once the hub key is known: enables `deploy`/`rollback`, fills the store's Status fields. */
+  modelStore?: ModelStoreFactory;
 }
 
 export interface AgentEvents {
@@ -79,16 +86,27 @@ export class Agent extends EventEmitter<AgentEvents> {
   private busyWith: string | undefined;
   private rejectedCount = 0;
   private activeModel: { modelId: string; versionId: string } = { modelId: '', versionId: '' };
+  private readonly models: AgentModels;
   private readonly bootAtMs = Date.now();
 
   constructor(private readonly options: AgentOptions) {
     super();
     this.log = options.logger ?? silentLogger;
     this.heartbeatSec = options.heartbeatSec ?? 0;
+    this.models = new AgentModels(this.log, (state, shadowChanged) => {
+      if (shadowChanged) this.options.inference?.shadowStats.reset();
+      this.setActiveModel(state.active?.modelId ?? '', state.active?.versionId ?? '');
+    });
+    // While a shadow run lasts, each heartbeat's telemetry is followed by its SHADOWING counts (QoS 0: the latest wins).
+    this.on('telemetry', () => {
+      const deployReport = this.models.shadowReport(this.shadowStats());
+      if (deployReport) this.session?.publish('reply', { deployReport }, { qos: 0 }).catch(() => {});
+    });
     this.commands = {
       config: configHandler((config) => {
         if (config.heartbeatSec) this.setHeartbeat(config.heartbeatSec);
       }),
+      ...(options.modelStore ? this.models.commands() : {}),
       ...options.commands,
     };
     this.fetcher = new ArtifactFetcher({
@@ -146,6 +164,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.emit('enrolled', this.creds);
     }
     if (!this.heartbeatSec) this.heartbeatSec = this.creds.heartbeatSec || 10;
+    if (this.options.modelStore) await this.models.open(this.options.modelStore, this.creds);
     const session = new DeviceSession({
       credentials: this.creds,
       status: () => this.status(),
@@ -213,6 +232,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.refreshStatus();
   }
 
+  /** Counts of the current shadow run (all zero without an inference path): what a SHADOWING DeployReport carries. */
+  shadowStats(): ShadowStatsProps {
+    return this.options.inference?.shadowStats.snapshot() ?? {};
+  }
+
   setHeartbeat(heartbeatSec: number): void {
     this.heartbeatSec = heartbeatSec;
     if (this.heartbeatTimer) this.startHeartbeat();
@@ -229,6 +253,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       busy: this.busy,
       heartbeatSec: this.heartbeatSec,
       bootAtMs: this.bootAtMs,
+      ...this.models.statusFields(),
     };
   }
 
@@ -263,6 +288,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     try {
       const telemetry: TelemetryProps = {
         ...(await this.options.telemetry.sample()),
+        ...(this.options.inference ? inferenceTelemetry(this.options.inference.stats.snapshot()) : {}),
         heartbeatSec: this.heartbeatSec,
         activeVersionId: this.activeModel.versionId,
       };

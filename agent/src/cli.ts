@@ -7,7 +7,11 @@ import { FileCredentialStore } from './credentials.js';
 import { parseLabels, validateAgentConfig, type AgentConfig } from './config.js';
 import { AgentError } from './errors.js';
 import { jsonLogger } from './logger.js';
+import type { ModelStore } from './model-store/model-store.js';
 import { detectProfile } from './profile.js';
+import { startAgentServing, type AgentServing } from './serving/agent-serving.js';
+import type { ServingSource } from './serving/inference-service.js';
+import { DEFAULT_SERVE_PORT } from './serving/serving-server.js';
 import { SystemTelemetry } from './telemetry.js';
 
 const USAGE = `usage: fedfleet agent --hub <url> --token <enrollment token> --data-dir <dir> [options]
@@ -20,6 +24,10 @@ const USAGE = `usage: fedfleet agent --hub <url> --token <enrollment token> --da
   --heartbeat-sec <n>    telemetry period in seconds (default: the hub's, 10)
   --keepalive-sec <n>    MQTT keepalive (default 15)
   --data <spec>          local training data: a sample folder or mnist:<iid|shards|dirichlet:a>:<i>/<n>
+  --models-dir <dir>     the on-device model store (env FEDFLEET_AGENT_MODELS_DIR, default <data-dir>/models)
+  --install-bundle <f>   install a bundle file (fedfleet models bundle) into the model store, print its self-test, exit
+  --serve-port <n>       local inference endpoint on 127.0.0.1 (env FEDFLEET_SERVE_PORT, default 8431; 0 = any free port)
+  --no-serve             no local inference endpoint
   --log-level <level>    debug | info | warn | error (default info)
   -h, --help             this text
 `;
@@ -37,6 +45,10 @@ export function agentConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pro
       'heartbeat-sec': { type: 'string' },
       'keepalive-sec': { type: 'string' },
       data: { type: 'string' },
+      'models-dir': { type: 'string' },
+      'install-bundle': { type: 'string' },
+      'serve-port': { type: 'string' },
+      'no-serve': { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -44,15 +56,20 @@ export function agentConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   });
   if (values.help) throw new AgentError('AGENT_ERR_CONFIG', `\n${USAGE}`);
   const int = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+  const dataDir = resolve(values['data-dir'] ?? env.FEDFLEET_AGENT_DATA_DIR ?? './agent-data');
   const raw: Record<string, unknown> = {
     hubUrl: values.hub ?? env.FEDFLEET_HUB,
     token: values.token ?? env.FEDFLEET_ENROLL_TOKEN,
-    dataDir: resolve(values['data-dir'] ?? env.FEDFLEET_AGENT_DATA_DIR ?? './agent-data'),
+    dataDir,
+    modelsDir: resolve(values['models-dir'] ?? env.FEDFLEET_AGENT_MODELS_DIR ?? join(dataDir, 'models')),
+    installBundle: values['install-bundle'],
     name: values.name ?? env.FEDFLEET_DEVICE_NAME ?? hostname(),
     heartbeatSec: int(values['heartbeat-sec'] ?? env.FEDFLEET_HEARTBEAT_SEC),
     keepaliveSec: int(values['keepalive-sec']) ?? 15,
     labels: parseLabels(values.labels ?? env.FEDFLEET_LABELS),
     data: values.data ?? env.FEDFLEET_AGENT_DATA,
+    servePort: int(values['serve-port'] ?? env.FEDFLEET_SERVE_PORT) ?? DEFAULT_SERVE_PORT,
+    serve: !values['no-serve'],
     logLevel: values['log-level'] ?? env.FEDFLEET_LOG_LEVEL ?? 'info',
   };
   for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
@@ -87,7 +104,7 @@ export async function runAgentCommand(argv: string[], options: AgentCommandOptio
     process.stderr.write(`error AGENT_ERR_NOT_ENROLLED: no credentials in ${config.dataDir}; pass --hub and --token to enroll\n`);
     return 2;
   }
-  const { createTrainingCommands, dataSourceFromSpec } = await import('./training-commands.js');
+  const { createTrainingCommands, dataSourceFromSpec, openAgentModelStore, runInstallBundle } = await import('./training-commands.js');
   let dataSource;
   try {
     dataSource = config.data ? await dataSourceFromSpec(config.data) : undefined;
@@ -106,6 +123,19 @@ export async function runAgentCommand(argv: string[], options: AgentCommandOptio
     }
   }
   const profile = await detectProfile(config.dataDir);
+  const storeOptions = { dir: config.modelsDir, profile, dataSource, log };
+  if (config.installBundle) return runInstallBundle(config.installBundle, existing, storeOptions);
+  // The model store (agent/src/model-store) is what serves; it opens at start, once the hub key is known. Until a
+  // version is active /predict answers 503 AGENT_ERR_NO_MODEL.
+  let models: ModelStore | undefined;
+  const servingSource: ServingSource = { active: () => models?.active(), shadow: () => models?.shadow() };
+  let serving: AgentServing;
+  try {
+    serving = await startAgentServing(servingSource, config, log);
+  } catch (error) {
+    process.stderr.write(`error ${(error as AgentError).code}: ${(error as Error).message} (pass another --serve-port, or --no-serve)\n`);
+    return 1;
+  }
   const agent = new Agent({
     credentials: store,
     ...(config.hubUrl && config.token ? { enrollment: { hubUrl: config.hubUrl, token: config.token, name: config.name, labels: config.labels } } : {}),
@@ -116,6 +146,8 @@ export async function runAgentCommand(argv: string[], options: AgentCommandOptio
     keepaliveSec: config.keepaliveSec,
     artifactCache: new FileArtifactCache(join(config.dataDir, 'artifacts')),
     commands: createTrainingCommands({ dataSource, profile }),
+    inference: serving.service,
+    modelStore: async (credentials) => (models = await openAgentModelStore({ ...storeOptions, publicKeyPem: credentials.hubPublicKey })),
     logger: log,
   });
   const done = new Promise<number>((resolveExit) => {
@@ -134,8 +166,10 @@ export async function runAgentCommand(argv: string[], options: AgentCommandOptio
     await agent.start();
   } catch (error) {
     process.stderr.write(`error ${(error as AgentError).code ?? 'AGENT_ERR_CONFIG'}: ${(error as Error).message}\n`);
+    await serving.close();
     return 1;
   }
   process.stdout.write(`fedfleet agent ${agent.deviceId} (${config.name}) connecting to ${agent.credentials?.mqttUrl}\n`);
-  return done;
+  // The endpoint's listening socket would keep the process alive after a stop or a fatal error.
+  return done.finally(() => serving.close());
 }

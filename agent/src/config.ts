@@ -20,6 +20,14 @@ export const AgentConfigSchema = Type.Object({
   labels: Type.Record(Type.String(), Type.String()),
   /** Local training data: a folder in the fedfleet sample format, or mnist:<partition>:<index>/<devices>. */
   data: Type.Optional(Type.String({ minLength: 1 })),
+  /** The on-device model store (agent/docs/agent.md#the-model-store); default `<dataDir>/models`. */
+  modelsDir: Type.String({ minLength: 1 }),
+  /** A bundle file to install by hand (`--install-bundle`): the agent installs it, prints the self-test and exits. */
+  installBundle: Type.Optional(Type.String({ minLength: 1 })),
+  /** Port of the local inference endpoint on 127.0.0.1 (agent/docs/agent.md#serving); 0 = any free port. */
+  servePort: Type.Integer({ minimum: 0, maximum: 65535 }),
+  /** Whether the local inference endpoint runs (`--no-serve` turns it off; telemetry then counts no inferences). */
+  serve: Type.Boolean(),
   logLevel: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')]),
 });
 

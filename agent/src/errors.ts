@@ -27,6 +27,25 @@ export const AGENT_ERROR_CODES = {
   AGENT_ERR_WEIGHTS_MISMATCH: 'the weights do not match the model topology',
   AGENT_ERR_BAD_OPTIONS: 'invalid training, evaluation or partition options',
   AGENT_ERR_CANNOT_RUN_FLOAT: 'this device profile runs int8 models only (no float kernels)',
+  // Model store (agent/src/model-store): why a bundle is refused or an installed version did not stay active.
+  AGENT_ERR_BAD_SIGNATURE: 'the bundle manifest is not signed by the hub key (tampered, other key, bad signature)',
+  AGENT_ERR_BAD_BUNDLE: 'the bundle or its manifest is malformed',
+  AGENT_ERR_PROFILE_MISMATCH: 'this device does not meet the bundle minimum profile',
+  AGENT_ERR_BAD_BUNDLE_PAYLOAD: 'the bundle payload does not match its manifest (size or sha256)',
+  AGENT_ERR_MODEL_LOAD: 'the model payload could not be loaded',
+  AGENT_ERR_SELF_TEST_FAILED: 'the model failed its self-test on local held-out data',
+  AGENT_ERR_MODEL_STORE: 'the on-device model store could not be read or written',
+  // Serving (agent/src/serving): the local inference endpoint answers these in its JSON errors.
+  AGENT_ERR_NO_MODEL: 'no model is active on this device',
+  AGENT_ERR_BAD_INPUT: 'the inference input is malformed (wrong length, a value that is not a finite number)',
+  AGENT_ERR_BAD_JSON: 'the request body is not valid JSON',
+  AGENT_ERR_BODY_TOO_LARGE: 'the request body is larger than the endpoint accepts',
+  AGENT_ERR_UNSUPPORTED_MEDIA_TYPE: 'the request content type is not accepted here',
+  AGENT_ERR_NO_ROUTE: 'no such endpoint',
+  AGENT_ERR_METHOD_NOT_ALLOWED: 'the endpoint does not accept this method',
+  AGENT_ERR_UNKNOWN_REQUEST: 'no recent unlabelled prediction has this requestId',
+  AGENT_ERR_INFERENCE_FAILED: 'the model failed to run on the input',
+  AGENT_ERR_SERVE_FAILED: 'the local inference endpoint could not start',
 } as const;
 
 export type AgentErrorCode = keyof typeof AGENT_ERROR_CODES;

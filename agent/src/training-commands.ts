@@ -26,3 +26,7 @@ export function createTrainingCommands(options: TrainingCommandOptions): Command
 
 export { dataSourceFromSpec } from './data-spec.js';
 export { TFLITE_FORMAT, evaluateInt8Graph, type Int8ModelAdmission } from './commands/evaluate-int8.js';
+export { bundleLoader, tfjsLoader, type BundleLoaderOptions } from './model-store/tfjs-loader.js';
+export { openAgentModelStore, type AgentStoreOptions } from './model-store/agent-store.js';
+export { runInstallBundle } from './model-store/install-bundle.js';
+export type { DataSource, Dataset } from './data/index.js';

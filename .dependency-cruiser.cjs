@@ -24,10 +24,10 @@ module.exports = {
     },
     {
       name: 'broker-knows-no-domain',
-      comment: 'Transport (hub/src/broker) does not import fleet, rounds or command logic; they register handlers on it.',
+      comment: 'Transport (hub/src/broker) does not import fleet, rounds, rollouts or command logic; they register handlers on it.',
       severity: 'error',
       from: { path: '^hub/src/broker/' },
-      to: { path: '^hub/src/(fleet|rounds|commands)/' },
+      to: { path: '^hub/src/(fleet|rounds|rollouts|commands)/' },
     },
     {
       name: 'proto-imports-nothing-of-ours',

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jsonLogger, parseLabels } from '@fedfleet/agent';
+import { parseDataFor } from './data-for.js';
 import { SIM_PROFILES, simProfile } from './profiles.js';
 import { SimFleet } from './sim-fleet.js';
 
@@ -18,13 +19,17 @@ Runs N simulated devices in this process, each with its own MQTT session, creden
   --fleet-size <n>         devices in the whole fleet, for data partitioning (default first-index + devices)
   --profile <name>         ${Object.keys(SIM_PROFILES).join(' | ')} (default rpi-zero-2w)
   --data <spec>            each device's data partition (train and test); without it devices refuse train, eval, calibrate
+                           (and serve no simulated traffic); mnist:labels:<d>,<d>,… = only those digits
+  --data-for <i>-<j>=<spec>  devices i to j hold <spec> instead of --data (repeatable; the last matching wins)
+  --inferences-per-heartbeat <n>  predictions each serving device makes on its held-out data per heartbeat (default 20)
   --labels k=v,...         extra labels (every sim device also gets sim=true and profile=<name>)
   --name-prefix <p>        device names <p>-000, <p>-001, … (default sim)
   --seed <n>               seed of partitions and fault injection (default 1)
   --heartbeat-sec <n>      telemetry period (default: the hub's)
   --dropout <p>            probability a device drops its connection after accepting a training task
   --rejoin-sec <n>         how long a dropped device stays away (default 5)
-  --data-dir <dir>         where credentials are kept so a restart reuses the devices (default ./sim-data)
+  --data-dir <dir>         where credentials and model stores (<dir>/models) are kept so a restart reuses the devices
+                           and what they serve (default ./sim-data)
   --log-level <level>      debug | info | warn | error (default warn)
 `;
 
@@ -62,7 +67,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
       options: {
         hub: { type: 'string' }, token: { type: 'string' }, 'admin-token': { type: 'string' }, 'hub-data-dir': { type: 'string' },
         devices: { type: 'string' }, 'first-index': { type: 'string' }, 'fleet-size': { type: 'string' }, profile: { type: 'string' },
-        data: { type: 'string' }, labels: { type: 'string' }, 'name-prefix': { type: 'string' }, seed: { type: 'string' },
+        data: { type: 'string' }, 'data-for': { type: 'string', multiple: true }, 'inferences-per-heartbeat': { type: 'string' }, labels: { type: 'string' }, 'name-prefix': { type: 'string' }, seed: { type: 'string' },
         'heartbeat-sec': { type: 'string' }, dropout: { type: 'string' }, 'rejoin-sec': { type: 'string' }, 'data-dir': { type: 'string' },
         'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
@@ -87,7 +92,19 @@ export async function runSimCommand(argv: string[]): Promise<number> {
   const profile = simProfile(values.profile ?? 'rpi-zero-2w');
   const labels = parseLabels(values.labels);
   const log = jsonLogger((values['log-level'] ?? 'warn') as 'warn', { component: 'sim' });
-  const credentialsFile = resolve(values['data-dir'] ?? './sim-data', 'credentials.json');
+  const dataDir = resolve(values['data-dir'] ?? './sim-data');
+  const inferencesPerHeartbeat = Number(values['inferences-per-heartbeat'] ?? 20);
+  let dataFor;
+  try {
+    dataFor = parseDataFor(values['data-for'] ?? []);
+  } catch (error) {
+    process.stderr.write(`error HUB_ERR_CLI_USAGE: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (!Number.isInteger(inferencesPerHeartbeat) || inferencesPerHeartbeat < 0) {
+    process.stderr.write('error HUB_ERR_CLI_USAGE: --inferences-per-heartbeat must be a whole number\n');
+    return 2;
+  }
 
   // Without --token, a token for just the devices that have no saved credentials, made with the admin token.
   let enrollmentToken: string | ((needed: number) => Promise<string>) | undefined = values.token;
@@ -97,7 +114,8 @@ export async function runSimCommand(argv: string[]): Promise<number> {
   }
 
   const fleet = new SimFleet({
-    hubUrl, devices, firstIndex, fleetSize, profile, labels, credentialsFile, logger: log,
+    hubUrl, devices, firstIndex, fleetSize, profile, labels, logger: log, dataFor, inferencesPerHeartbeat,
+    credentialsFile: resolve(dataDir, 'credentials.json'), storeDir: resolve(dataDir, 'models'),
     ...(enrollmentToken ? { enrollmentToken } : {}),
     ...(values.data ? { data: values.data } : {}),
     ...(values['name-prefix'] ? { namePrefix: values['name-prefix'] } : {}),

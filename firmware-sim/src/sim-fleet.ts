@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, writeFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import {
   Agent, MemoryArtifactCache, MemoryCredentialStore, enroll, silentLogger,
   type DeviceCredentials, type Logger,
@@ -8,7 +9,9 @@ import {
 import { createTrainingCommands, dataSourceFromSpec } from '@fedfleet/agent/training';
 import { mulberry32, type McuFit } from '@fedfleet/proto';
 import { mcuInt8Admission } from './model-fit.js';
+import { simServing, type SimServing } from './sim-serving.js';
 import { SimTelemetry } from './sim-telemetry.js';
+import { withTraffic } from './sim-traffic.js';
 import { wireProfile, type SimProfile } from './profiles.js';
 
 /** Fault injection, per device and independent between devices (seeded). */
@@ -43,6 +46,18 @@ export interface SimFleetOptions {
    * profiles use it to evaluate int8 models; they never train.
    */
   data?: string;
+  /**
+   * Per-device data spec overriding `data` where it returns one, e.g. `(i) => (i % 5 === 0 ? 'mnist:labels:7,8,9' :
+   * undefined)`: devices whose local data a new version classifies badly (rollout health-gate tests and benchmarks).
+   */
+  dataFor?: (index: number) => string | undefined;
+  /**
+   * Directory of the devices' model stores, one sub-directory per device name (kept across restarts). Default: a
+   * temporary directory per fleet, removed on {@link SimFleet.stop}.
+   */
+  storeDir?: string;
+  /** Predictions each serving device makes on its held-out examples per heartbeat (simulated traffic). Default 20. */
+  inferencesPerHeartbeat?: number;
   /** Seed of data partitioning and fault injection. Default 1. */
   seed?: number;
   labels?: Record<string, string>;
@@ -62,13 +77,20 @@ export interface SimFleetEvents {
   dropout: [{ index: number; deviceId: string }];
   /** A microcontroller admitted an int8 model: its flash, arena and estimated latency per inference (resource model). */
   modelFit: [{ index: number; deviceId: string; commandId: string; fit: McuFit }];
+  /** A microcontroller admitted a bundle's int8 model to serve (or shadow): its flash, arena and estimated latency. */
+  servingFit: [{ index: number; deviceId: string; versionId: string; fit: McuFit }];
 }
 
 export interface SimDevice {
   index: number;
   name: string;
   agent: Agent;
+  /** The device's model store, inference service and simulated traffic. */
+  serving: SimServing;
 }
+
+/** Default of {@link SimFleetOptions.inferencesPerHeartbeat}. */
+export const DEFAULT_INFERENCES_PER_HEARTBEAT = 20;
 
 /** Many simulated devices in one process, each with its own MQTT session, credentials and data partition. */
 export class SimFleet extends EventEmitter<SimFleetEvents> {
@@ -77,6 +99,7 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
   private readonly random: () => number;
   private saved: Record<string, DeviceCredentials> = {};
   private token: string | undefined;
+  private storeRoot: { dir: string; temporary: boolean } | undefined;
 
   constructor(private readonly options: SimFleetOptions) {
     super();
@@ -94,6 +117,9 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
     if (this.options.credentialsFile) this.saved = await loadCredentials(this.options.credentialsFile);
     const indices = Array.from({ length: devices }, (_, i) => firstIndex + i);
     const needed = indices.filter((index) => !this.saved[this.deviceName(index)]).length;
+    this.storeRoot = this.options.storeDir
+      ? { dir: this.options.storeDir, temporary: false }
+      : { dir: await mkdtemp(join(tmpdir(), 'fedfleet-sim-models-')), temporary: true };
     const { enrollmentToken } = this.options;
     this.token = typeof enrollmentToken === 'function' ? (needed > 0 ? await enrollmentToken(needed) : undefined) : enrollmentToken;
     await forEachLimit(indices, this.options.concurrency ?? 8, async (index) => {
@@ -111,6 +137,8 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
 
   async stop(): Promise<void> {
     await Promise.all(this.devices.map((d) => d.agent.stop('sim stopped').catch(() => {})));
+    for (const device of this.devices) device.serving.store()?.close();
+    if (this.storeRoot?.temporary) await rm(this.storeRoot.dir, { recursive: true, force: true });
   }
 
   private async createDevice(index: number): Promise<SimDevice> {
@@ -129,9 +157,13 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
     const store = new MemoryCredentialStore();
     await store.save(credentials);
     const fleetSize = this.options.fleetSize ?? (this.options.firstIndex ?? 0) + this.options.devices;
-    const dataSource = this.options.data
-      ? await dataSourceFromSpec(this.options.data, { index, devices: fleetSize, seed: this.options.seed ?? 1 })
-      : undefined;
+    const dataSpec = this.options.dataFor?.(index) ?? this.options.data;
+    const dataSource = dataSpec ? await dataSourceFromSpec(dataSpec, { index, devices: fleetSize, seed: this.options.seed ?? 1 }) : undefined;
+    const serving = simServing({
+      dir: join(this.storeRoot!.dir, name), profile, dataSource, log: this.log,
+      inferencesPerHeartbeat: this.options.inferencesPerHeartbeat ?? DEFAULT_INFERENCES_PER_HEARTBEAT,
+      onFit: (fit, manifest) => this.emit('servingFit', { index, deviceId: credentials.deviceId, versionId: manifest.versionId, fit }),
+    });
     const deviceRandom = mulberry32(Math.floor(this.random() * 2 ** 32));
     let agent!: Agent;
     const admitInt8Model = mcuInt8Admission(profile, (fit, ctx) => this.emit('modelFit', { index, deviceId: credentials.deviceId, commandId: ctx.commandId, fit }));
@@ -154,7 +186,9 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
       profile: wireProfile(profile),
       // Declared only by devices that train: it bounds the weight of their updates.
       ...(dataSource && profile.canTrain ? { trainExamples: dataSource.describe().trainCount } : {}),
-      telemetry: new SimTelemetry(profile, () => agent.busy, deviceRandom),
+      telemetry: withTraffic(new SimTelemetry(profile, () => agent.busy, deviceRandom), serving.traffic),
+      modelStore: serving.openStore,
+      inference: serving.service,
       ...(this.options.heartbeatSec ? { heartbeatSec: this.options.heartbeatSec } : {}),
       backoff: { initialMs: 200, maxMs: 5_000 },
       artifactCache: new MemoryArtifactCache(1),
@@ -163,7 +197,7 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
     });
     agent.on('online', () => this.emit('online', { index, deviceId: credentials.deviceId }));
     agent.on('offline', ({ reason }) => this.emit('offline', { index, deviceId: credentials.deviceId, reason }));
-    return { index, name, agent };
+    return { index, name, agent, serving };
   }
 
   private async persist(): Promise<void> {

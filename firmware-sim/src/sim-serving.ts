@@ -1,0 +1,64 @@
+import { InferenceService, ModelStore, type Logger, type ModelStoreFactory, type SelfTestExample } from '@fedfleet/agent';
+import type { DataSource, Dataset } from '@fedfleet/agent/training';
+import type { BundleManifest, McuFit } from '@fedfleet/proto';
+import { SimDeviceClock } from './device-clock.js';
+import { wireProfile, type SimProfile } from './profiles.js';
+import { simModelLoader } from './sim-model-loader.js';
+import { SimTraffic } from './sim-traffic.js';
+
+/** What one simulated device serves with: its model store (open once the agent starts), inference path and traffic. */
+export interface SimServing {
+  /** The agent's `modelStore` option: opens the store with the hub key from the device's credentials. */
+  openStore: ModelStoreFactory;
+  /** The store, once the agent opened it. */
+  store(): ModelStore | undefined;
+  service: InferenceService;
+  traffic: SimTraffic;
+  clock: SimDeviceClock;
+}
+
+export interface SimServingOptions {
+  /** The device's own store directory. */
+  dir: string;
+  profile: SimProfile;
+  /** The device's data partition: its test split is the self-test data and the simulated traffic. */
+  dataSource: DataSource | undefined;
+  inferencesPerHeartbeat: number;
+  onFit?: (fit: McuFit, manifest: BundleManifest) => void;
+  log: Logger;
+}
+
+/** The held-out split as self-test examples (views, no copies). */
+function selfTestExamples(test: Dataset): SelfTestExample[] {
+  const size = test.count > 0 ? test.x.length / test.count : 0;
+  return Array.from({ length: test.count }, (_, i) => ({ x: test.x.subarray(i * size, (i + 1) * size), label: test.y[i]! }));
+}
+
+/**
+ * A simulated device's serving: a model store in `dir` (opened by the agent at start, recovering whatever a previous
+ * run left there) with the loader of its profile and its held-out data as self-test data, and the inference service
+ * and traffic over it. One device clock times self-tests and served predictions alike, so an MCU reports its
+ * estimated latency in both.
+ */
+export function simServing(options: SimServingOptions): SimServing {
+  const { profile, dataSource, log } = options;
+  const clock = new SimDeviceClock();
+  let store: ModelStore | undefined;
+  let examples: SelfTestExample[] | undefined;
+  const openStore: ModelStoreFactory = async (credentials) => {
+    store = await ModelStore.open({
+      dir: options.dir,
+      publicKeyPem: credentials.hubPublicKey,
+      profile: wireProfile(profile),
+      loader: simModelLoader(profile, { clock, log, ...(options.onFit ? { onFit: options.onFit } : {}) }),
+      ...(dataSource ? { selfTestData: async () => (examples ??= selfTestExamples(dataSource.test())) } : {}),
+      clock: clock.now,
+      log,
+    });
+    return store;
+  };
+  const service = new InferenceService({ active: () => store?.active(), shadow: () => store?.shadow() }, { clock: clock.now, log });
+  const test = dataSource ? () => dataSource.test() : () => undefined;
+  const traffic = new SimTraffic({ service, examples: test, perHeartbeat: options.inferencesPerHeartbeat, log });
+  return { openStore, store: () => store, service, traffic, clock };
+}

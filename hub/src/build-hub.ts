@@ -5,7 +5,7 @@
  *
  * Decorators, available after `await hub.ready()`: `config`, `clock`, `store`, `metrics`, `events`, `audit`,
  * `adminToken`, `identity`, `broker`, `deviceCredentials`, `transfers`, `fleet`, `commands`, `evaluator`,
- * `coordinator`, `quantizations`.
+ * `coordinator`, `quantizations`, `rollouts`.
  */
 import type { AddressInfo } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -30,6 +30,7 @@ import { datasetsPlugin } from './datasets/datasets-plugin.js';
 import { mlPlugin } from './ml/ml-plugin.js';
 import { modelsPlugin } from './models/models-plugin.js';
 import { quantizePlugin } from './quantize/quantize-plugin.js';
+import { rolloutsPlugin } from './rollouts/rollouts-plugin.js';
 import { roundsPlugin } from './rounds/rounds-plugin.js';
 import { connectableHost, formatHostForUrl } from './net-address.js';
 import { storePlugin } from './store/store-plugin.js';
@@ -105,6 +106,7 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
   app.register(mlPlugin);
   app.register(roundsPlugin);
   app.register(quantizePlugin);
+  app.register(rolloutsPlugin);
   app.register(healthRoute);
 
   const fastifyListen = app.listen.bind(app);

@@ -58,7 +58,7 @@ export const HUB_ERRORS = {
   HUB_ERR_CAMPAIGN_FINISHED: { statusCode: 409, message: 'the campaign is no longer running' },
   HUB_ERR_CAMPAIGN_UNUSABLE: { statusCode: 500, message: 'a stored campaign cannot be resumed: its row is unusable' },
   HUB_ERR_ROUND_IMPOSSIBLE: { statusCode: 400, message: 'too few devices matching the selector could ever take part' },
-  HUB_ERR_ILLEGAL_TRANSITION: { statusCode: 500, message: 'a state change the round, campaign or quantization state table does not allow' },
+  HUB_ERR_ILLEGAL_TRANSITION: { statusCode: 500, message: 'a state change the round, campaign, quantization or rollout state table does not allow' },
   // Why a round or campaign failed (stored as its errorCode; never HTTP responses, the status is nominal)
   HUB_ERR_ROUND_NO_ELIGIBLE: { statusCode: 503, message: 'too few eligible devices came online before the selection timeout' },
   HUB_ERR_ROUND_SELECTION_FAILED: { statusCode: 500, message: 'selecting the participants of a round failed' },
@@ -75,6 +75,23 @@ export const HUB_ERRORS = {
   HUB_ERR_QUANTIZATION_BUILD_FAILED: { statusCode: 500, message: 'building the int8 model from the calibration statistics failed' },
   HUB_ERR_QUANTIZATION_INTERRUPTED: { statusCode: 500, message: 'the hub stopped while the quantization job ran' },
   HUB_ERR_CALIBRATION_REPORT_INVALID: { statusCode: 422, message: 'a calibration report that does not fit the job or the model' },
+  HUB_ERR_EVAL_RESULT_INVALID: { statusCode: 422, message: 'an eval result whose loss, accuracy or example count makes no sense' },
+  // Rollouts (hub/src/rollouts)
+  HUB_ERR_ROLLOUT_NOT_FOUND: { statusCode: 404, message: 'no such rollout' },
+  HUB_ERR_ROLLOUT_BAD_REQUEST: { statusCode: 400, message: 'invalid rollout request' },
+  HUB_ERR_ROLLOUT_STATE: { statusCode: 409, message: 'the rollout is not in a state that allows this action' },
+  // Why a rollout ended or a target failed or was skipped (stored; never HTTP responses, the status is nominal)
+  HUB_ERR_ROLLOUT_ABORTED: { statusCode: 409, message: 'the rollout was aborted by an operator' },
+  HUB_ERR_ROLLOUT_ERROR_THRESHOLD: { statusCode: 409, message: 'more devices of a wave failed than its error threshold allows' },
+  HUB_ERR_ROLLOUT_SUCCESS_THRESHOLD: { statusCode: 409, message: 'every device of a wave answered and too few were healthy' },
+  HUB_ERR_ROLLOUT_SHADOW_WORSE: { statusCode: 409, message: 'in a shadow wave the new version was less accurate than the serving one' },
+  HUB_ERR_ROLLOUT_SUPERSEDED: { statusCode: 409, message: 'a newer rollout of the same model took the device over' },
+  HUB_ERR_ROLLOUT_GATE_FAILED: { statusCode: 422, message: 'the device\'s self-test of the new version failed the health gate' },
+  HUB_ERR_ROLLOUT_DEVICE_TIMEOUT: { statusCode: 504, message: 'an online device did not answer within deviceTimeoutSec' },
+  HUB_ERR_ROLLOUT_NOT_SERVING: { statusCode: 409, message: 'the device stopped serving the version during its wave' },
+  HUB_ERR_ROLLOUT_PROFILE_MISMATCH: { statusCode: 422, message: 'the device\'s profile does not meet the bundle\'s minimum profile' },
+  HUB_ERR_ROLLOUT_DEVICE_REVOKED: { statusCode: 410, message: 'the device was revoked during the rollout' },
+  HUB_ERR_ROLLOUT_NO_REPORT: { statusCode: 502, message: 'the device ended the command without reporting the activation' },
   // Rejected weight updates (counted per device; never HTTP responses, the status is nominal)
   HUB_ERR_UPDATE_UNKNOWN_ROUND: { statusCode: 422, message: 'update for a round this hub does not know' },
   HUB_ERR_UPDATE_NOT_SELECTED: { statusCode: 422, message: 'update from a device not selected for the round' },

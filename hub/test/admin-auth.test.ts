@@ -43,6 +43,7 @@ describe('admin authentication', () => {
           'GET /v1/models/:id/versions',
           'GET /v1/models/:id/versions/:version',
           'GET /v1/models/:id/versions/:version/artifact',
+          'GET /v1/models/:id/versions/:version/bundle',
           'GET /v1/models/:id/versions/:version/quantizations',
           'POST /v1/models/:id/versions/:version/quantizations',
           'GET /v1/quantizations/:id',
@@ -54,6 +55,12 @@ describe('admin authentication', () => {
           'GET /v1/rounds/:id',
           'POST /v1/rounds/:id/cancel',
           'GET /v1/update-rejections',
+          'GET /v1/rollouts',
+          'POST /v1/rollouts',
+          'GET /v1/rollouts/:id',
+          'POST /v1/rollouts/:id/pause',
+          'POST /v1/rollouts/:id/resume',
+          'POST /v1/rollouts/:id/abort',
         ].sort(),
       );
       for (const { method, url } of adminRoutes) {

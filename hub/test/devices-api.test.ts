@@ -50,7 +50,8 @@ describe('GET /v1/devices', () => {
     await fleetOf(testHub);
     const [device] = (await testHub.api<DeviceJson[]>('GET', '/v1/devices?limit=1')).body;
     expect(Object.keys(device!).sort()).toEqual(
-      ['activeModelId', 'activeVersionId', 'agentVersion', 'createdAt', 'id', 'labels', 'lastSeen', 'name', 'profile', 'status', 'telemetry'].sort(),
+      ['activeModelId', 'activeVersionId', 'activeSha256', 'previousVersionId', 'shadowVersionId', 'registryVersions', 'agentVersion', 'createdAt',
+        'id', 'labels', 'lastSeen', 'name', 'profile', 'status', 'telemetry'].sort(),
     );
     expect(device).toMatchObject({ status: 'offline', lastSeen: null, telemetry: null, profile: { kind: 'test-board', cores: 4 } });
   });

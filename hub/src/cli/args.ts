@@ -38,6 +38,13 @@ export function formatDurationSec(seconds: number): string {
   return `${seconds}s`;
 }
 
+/** A finite number (`0.9`, `1e-3`); the hub checks its range. */
+export function parseFiniteNumber(text: string, what: string): number {
+  const value = text.trim() === '' ? NaN : Number(text);
+  if (!Number.isFinite(value)) throw usageError(`${what} must be a number, got ${JSON.stringify(text)}`);
+  return value;
+}
+
 export function parsePositiveInteger(text: string, what: string): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw usageError(`${what} must be a positive integer, got ${JSON.stringify(text)}`);
   return Number(text);

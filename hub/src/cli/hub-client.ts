@@ -17,6 +17,11 @@ export interface HubClient {
   request<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** A GET whose answer is bytes (an artifact), with the headers that describe them. */
   download(path: string): Promise<{ bytes: Buffer; headers: Headers }>;
+  /**
+   * A GET whose answer is read as it arrives (`GET /v1/events`): resolves once the hub answered its headers, which for
+   * the event stream means the subscription is in place. `signal` ends it.
+   */
+  stream(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
 }
 
 export interface ClientFlags {
@@ -68,16 +73,28 @@ function hubError(status: number, parsed: unknown): CliError {
   return new CliError(error?.code ?? 'HUB_ERR_INTERNAL', error?.message ?? `HTTP ${status}`);
 }
 
+/** The error of a non-JSON-request answer (a download, a stream) from its body, JSON or not. */
+function errorOf(status: number, body: Buffer): CliError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  return hubError(status, parsed);
+}
+
 export function createHubClient(flags: ClientFlags, io: CliIo): HubClient {
   const hubUrl = resolveHubUrl(flags, io);
   let token: string | undefined;
-  async function send(method: string, path: string, body?: unknown): Promise<Response> {
+  async function send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     token ??= resolveAdminToken(flags, io);
     try {
       return await fetch(`${hubUrl}${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -101,16 +118,13 @@ export function createHubClient(flags: ClientFlags, io: CliIo): HubClient {
     async download(path: string) {
       const response = await send('GET', path);
       const bytes = Buffer.from(await response.arrayBuffer());
-      if (!response.ok) {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(bytes.toString('utf8'));
-        } catch {
-          parsed = undefined;
-        }
-        throw hubError(response.status, parsed);
-      }
+      if (!response.ok) throw errorOf(response.status, bytes);
       return { bytes, headers: response.headers };
+    },
+    async stream(path: string, signal: AbortSignal) {
+      const response = await send('GET', path, undefined, signal);
+      if (!response.ok || !response.body) throw errorOf(response.status, Buffer.from(await response.arrayBuffer()));
+      return response.body;
     },
   };
 }

@@ -20,6 +20,8 @@ Commands:
   datasets upload|ls|show     validation sets for hub-side evaluation
   rounds start|ls|show|watch|cancel
                               federated training campaigns
+  rollouts create|ls|show|watch|pause|resume|abort
+                              model versions to device groups, in waves gated on accuracy
   agent …                     run the on-device agent (see fedfleet agent --help)
   sim …                       run simulated microcontroller devices (see fedfleet sim --help)
 
@@ -38,6 +40,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   models: async () => (await import('./commands/models-command.js')).runModelsCommand,
   datasets: async () => (await import('./commands/datasets-command.js')).runDatasetsCommand,
   rounds: async () => (await import('./commands/rounds-command.js')).runRoundsCommand,
+  rollouts: async () => (await import('./commands/rollouts-command.js')).runRolloutsCommand,
   agent: async () => (await import('./commands/delegated-command.js')).runAgentCommand,
   sim: async () => (await import('./commands/delegated-command.js')).runSimCommand,
 };

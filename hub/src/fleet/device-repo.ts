@@ -28,10 +28,34 @@ export interface DeviceRecord {
   agentVersion: string | null;
   activeModelId: string | null;
   activeVersionId: string | null;
+  /** Payload sha256 of the serving version, as the device's model store reports it. */
+  activeSha256: string | null;
+  /** The version the device would roll back to. */
+  previousVersionId: string | null;
+  /** The challenger the device runs in shadow beside the serving version. */
+  shadowVersionId: string | null;
+  /** The registry's model and version number of each version id above. */
+  registryVersions: RegistryVersions;
   heartbeatSec: number | null;
   /** Local training examples the device declared in its latest Status; null = not declared. */
   trainExamples: number | null;
   createdAtMs: number;
+}
+
+/** A version as the model registry names it: model name and version number. */
+export interface RegistryVersion {
+  model: string;
+  version: number;
+}
+
+/**
+ * What the model registry calls the versions a device reports, for people reading `devices ls|show`; null where the
+ * device reports none or the registry does not hold it (a bundle made by another hub).
+ */
+export interface RegistryVersions {
+  active: RegistryVersion | null;
+  previous: RegistryVersion | null;
+  shadow: RegistryVersion | null;
 }
 
 export interface NewDevice {
@@ -48,6 +72,10 @@ export interface ReportedState {
   agentVersion: string;
   activeModelId: string;
   activeVersionId: string;
+  /** '' = not reported, as for the ids above. */
+  activeSha256: string;
+  previousVersionId: string;
+  shadowVersionId: string;
   heartbeatSec: number | null;
   profile: DeviceProfile | undefined;
   /** Declared local training examples; null = not declared (replaces an earlier declaration). */
@@ -71,14 +99,31 @@ interface DeviceRow {
   agent_version: string | null;
   active_model_id: string | null;
   active_version_id: string | null;
+  active_sha256: string | null;
+  previous_version_id: string | null;
+  shadow_version_id: string | null;
+  active_registry: string | null;
+  previous_registry: string | null;
+  shadow_registry: string | null;
   heartbeat_sec: number | null;
   train_examples: number | null;
   created_at_ms: number;
 }
 
+/** `{"model","version"}` JSON of the version whose id is in `column` (NULL when the registry does not hold it). */
+const registryVersionOf = (column: string, alias: string) => `(SELECT json_object('model', m.name, 'version', v.version)
+  FROM model_versions v JOIN models m ON m.id = v.model_id WHERE v.id = d.${column}) AS ${alias}`;
+
+// The registry's names are read here, beside the ids, rather than by the caller per device: a listing of 10,000
+// devices stays one query.
 const DEVICE_COLUMNS = `d.id, d.name, d.profile, d.status, d.last_seen_ms, d.agent_version, d.active_model_id,
-  d.active_version_id, d.heartbeat_sec, d.train_examples, d.created_at_ms,
+  d.active_version_id, d.active_sha256, d.previous_version_id, d.shadow_version_id, d.heartbeat_sec,
+  d.train_examples, d.created_at_ms,
+  ${registryVersionOf('active_version_id', 'active_registry')}, ${registryVersionOf('previous_version_id', 'previous_registry')},
+  ${registryVersionOf('shadow_version_id', 'shadow_registry')},
   (SELECT json_group_object(l.key, l.value) FROM device_labels l WHERE l.device_id = d.id) AS labels`;
+
+const registryVersion = (json: string | null): RegistryVersion | null => (json === null ? null : (JSON.parse(json) as RegistryVersion));
 
 function toRecord(row: DeviceRow): DeviceRecord {
   return {
@@ -91,6 +136,14 @@ function toRecord(row: DeviceRow): DeviceRecord {
     agentVersion: row.agent_version,
     activeModelId: row.active_model_id,
     activeVersionId: row.active_version_id,
+    activeSha256: row.active_sha256,
+    previousVersionId: row.previous_version_id,
+    shadowVersionId: row.shadow_version_id,
+    registryVersions: {
+      active: registryVersion(row.active_registry),
+      previous: registryVersion(row.previous_registry),
+      shadow: registryVersion(row.shadow_registry),
+    },
     heartbeatSec: row.heartbeat_sec,
     trainExamples: row.train_examples,
     createdAtMs: timeColumn(row.created_at_ms, 'created_at_ms', []),
@@ -130,7 +183,8 @@ export function createDeviceRepo(db: SqliteDatabase): DeviceRepo {
   const updateName = db.prepare('UPDATE devices SET name = ? WHERE id = ? AND revoked_at_ms IS NULL');
   const updateStatus = db.prepare('UPDATE devices SET status = ?, last_seen_ms = MAX(COALESCE(last_seen_ms, 0), ?) WHERE id = ? AND revoked_at_ms IS NULL');
   const updateReported = db.prepare(
-    `UPDATE devices SET agent_version = ?, active_model_id = ?, active_version_id = ?,
+    `UPDATE devices SET agent_version = ?, active_model_id = ?, active_version_id = ?, active_sha256 = ?,
+       previous_version_id = ?, shadow_version_id = ?,
        heartbeat_sec = COALESCE(?, heartbeat_sec), profile = COALESCE(?, profile), train_examples = ?
      WHERE id = ? AND revoked_at_ms IS NULL`,
   );
@@ -188,6 +242,9 @@ export function createDeviceRepo(db: SqliteDatabase): DeviceRepo {
         state.agentVersion || null,
         state.activeModelId || null,
         state.activeVersionId || null,
+        state.activeSha256 || null,
+        state.previousVersionId || null,
+        state.shadowVersionId || null,
         state.heartbeatSec,
         state.profile ? JSON.stringify(state.profile) : null,
         state.trainExamples,

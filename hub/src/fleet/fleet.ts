@@ -69,6 +69,10 @@ export function createFleet(deps: FleetDeps): Fleet {
       agentVersion: record.agentVersion,
       activeModelId: record.activeModelId,
       activeVersionId: record.activeVersionId,
+      activeSha256: record.activeSha256,
+      previousVersionId: record.previousVersionId,
+      shadowVersionId: record.shadowVersionId,
+      registryVersions: record.registryVersions,
       createdAt: iso(record.createdAtMs),
     };
   }

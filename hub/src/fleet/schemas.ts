@@ -32,6 +32,9 @@ export const DeviceProfileInputSchema = Type.Object(
 
 export const DeviceStatusSchema = Type.Union([Type.Literal('online'), Type.Literal('offline')]);
 
+/** A version as the model registry names it; null when the device reports none or the registry does not hold it. */
+const RegistryVersionSchema = Type.Union([Type.Object({ model: Type.String(), version: Type.Integer() }), Type.Null()]);
+
 export const DeviceSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -42,7 +45,14 @@ export const DeviceSchema = Type.Object({
   profile: DeviceProfileSchema,
   agentVersion: Type.Union([Type.String(), Type.Null()]),
   activeModelId: Type.Union([Type.String(), Type.Null()]),
-  activeVersionId: Type.Union([Type.String(), Type.Null()]),
+  activeVersionId: Type.Union([Type.String(), Type.Null()], { description: 'the version the device serves (its Status)' }),
+  activeSha256: Type.Union([Type.String(), Type.Null()], { description: 'payload sha256 of the serving version' }),
+  previousVersionId: Type.Union([Type.String(), Type.Null()], { description: 'the version the device would roll back to' }),
+  shadowVersionId: Type.Union([Type.String(), Type.Null()], { description: 'the challenger it runs in shadow' }),
+  registryVersions: Type.Object(
+    { active: RegistryVersionSchema, previous: RegistryVersionSchema, shadow: RegistryVersionSchema },
+    { description: "the registry's model name and version number of activeVersionId, previousVersionId, shadowVersionId" },
+  ),
   createdAt: Type.String({ format: 'date-time' }),
 });
 export type DeviceJson = Static<typeof DeviceSchema>;

@@ -52,7 +52,7 @@ export async function runDevicesCommand(argv: string[], io: CliIo): Promise<numb
       if (devices.length === 0) return println(io.stdout, 'no devices'), 0;
       const now = Date.now();
       println(io.stdout, formatTable(
-        ['ID', 'NAME', 'STATUS', 'LAST SEEN', 'CPU', 'TEMP', 'MODEL VERSION', 'LABELS'],
+        ['ID', 'NAME', 'STATUS', 'LAST SEEN', 'CPU', 'TEMP', 'SERVING', 'LABELS'],
         devices.map((d) => [
           d.id,
           d.name,
@@ -60,7 +60,7 @@ export async function runDevicesCommand(argv: string[], io: CliIo): Promise<numb
           ago(d.lastSeen, now),
           pct(d.telemetry?.cpuPercent),
           d.telemetry?.temperatureC === undefined ? '-' : `${d.telemetry.temperatureC.toFixed(1)}°C`,
-          d.activeVersionId ?? '-',
+          formatServing(d),
           formatLabels(d.labels),
         ]),
       ));
@@ -107,6 +107,25 @@ export async function runDevicesCommand(argv: string[], io: CliIo): Promise<numb
   }
 }
 
+type RegistryVersion = DeviceJson['registryVersions']['active'];
+
+/** `mnist@v3` as the registry names a version; the id the device reported when the registry does not hold it. */
+function versionName(named: RegistryVersion, versionId: string | null): string {
+  return named ? `${named.model}@v${named.version}` : versionId ?? '-';
+}
+
+/** `devices ls`: what the device serves, and the challenger beside it during a shadow canary. */
+export function formatServing(device: DeviceJson): string {
+  const serving = versionName(device.registryVersions.active, device.activeVersionId);
+  const shadow = device.shadowVersionId && versionName(device.registryVersions.shadow, device.shadowVersionId);
+  return shadow ? `${serving} (shadow ${shadow})` : serving;
+}
+
+/** `devices show`: `mnist@v3 (version <id>)`, or the reported id alone when the registry does not hold it. */
+function describeVersion(named: RegistryVersion, versionId: string | null): string {
+  return named && versionId ? `${versionName(named, versionId)} (version ${versionId})` : versionId ?? '-';
+}
+
 /**
  * `rpi4, arm64, 4 cores @ 1500 MHz, RAM 4.0 GiB, flash 32 GiB, can train`. A device reports 0 for what it could
  * not measure (CPU speed in most containers and on many ARM boards): such a figure is left out, not shown as 0.
@@ -133,7 +152,10 @@ function printDevice(io: CliIo, device: DeviceJson): void {
     ['last seen', device.lastSeen ? `${device.lastSeen} (${ago(device.lastSeen, Date.now())})` : 'never'],
     ['labels', formatLabels(device.labels)],
     ['agent', device.agentVersion ?? '-'],
-    ['model', device.activeModelId ? `${device.activeModelId} @ ${device.activeVersionId ?? '-'}` : '-'],
+    ['serving', describeVersion(device.registryVersions.active, device.activeVersionId)],
+    ['payload sha256', device.activeSha256 ?? '-'],
+    ['previous', describeVersion(device.registryVersions.previous, device.previousVersionId)],
+    ['shadow', describeVersion(device.registryVersions.shadow, device.shadowVersionId)],
     ['profile', formatProfile(device.profile)],
     ['enrolled', device.createdAt],
   ];

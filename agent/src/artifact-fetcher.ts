@@ -12,7 +12,10 @@ export interface FetcherOptions {
   /** Sends one ChunkRequest on the device's `fetch` topic. */
   request: (req: { sha256: string; index: number; chunkSize: number; requestId: string }) => Promise<void>;
   cache?: ArtifactCache;
-  /** Bytes per chunk asked for; the hub clamps it. Default 64 KiB (fits small-buffer devices). */
+  /**
+   * Bytes per chunk asked for. Default 64 KiB (fits small-buffer devices). The hub may answer with smaller chunks (it
+   * clamps the size to what fits in one of its envelopes): the download then continues at the hub's size.
+   */
   chunkSize?: number;
   /** Chunks in flight at once. Default 4. */
   window?: number;
@@ -26,6 +29,8 @@ interface Download {
   ref: ArtifactRef;
   chunkSize: number;
   totalChunks: number;
+  /** False until the answer to chunk 0 told the chunk size the hub serves; until then only chunk 0 is asked for. */
+  sized: boolean;
   parts: (Uint8Array | undefined)[];
   inFlight: Map<number, { requestId: string; timer: NodeJS.Timeout; attempts: number }>;
   attempts: Map<number, number>;
@@ -63,7 +68,7 @@ export class ArtifactFetcher {
     const bytes = await new Promise<Uint8Array>((resolve, reject) => {
       const totalChunks = Math.max(1, Math.ceil(ref.sizeBytes / this.chunkSize));
       const download: Download = {
-        ref, chunkSize: this.chunkSize, totalChunks, parts: new Array(totalChunks), inFlight: new Map(),
+        ref, chunkSize: this.chunkSize, totalChunks, sized: false, parts: new Array(totalChunks), inFlight: new Map(),
         attempts: new Map(), next: 0, received: 0, resolve, reject,
       };
       this.downloads.set(ref.sha256, download);
@@ -87,6 +92,7 @@ export class ArtifactFetcher {
       return;
     }
     const data = chunk.data ?? new Uint8Array(0);
+    if (!download.sized && !this.adoptChunkSize(download, chunk, data)) return;
     const expected = Math.min(download.chunkSize, download.ref.sizeBytes - index * download.chunkSize);
     if (data.byteLength !== expected || (chunk.totalBytes ?? download.ref.sizeBytes) !== download.ref.sizeBytes) {
       this.fail(download, new AgentError('AGENT_ERR_FETCH_FAILED', `chunk ${index} has ${data.byteLength} bytes, expected ${expected}`));
@@ -103,8 +109,31 @@ export class ArtifactFetcher {
     else this.pump(download);
   }
 
+  /**
+   * Takes the chunk size the hub answered chunk 0 with for every chunk — its length when there are more, the whole
+   * artifact when not: the hub clamps every request alike (to [1 KiB, what fits in its envelope],
+   * hub/src/broker/handlers/fetch.ts), so asking at that size gives the same chunks. False (the download failed) when
+   * the answer does not describe this artifact in whole chunks of that size.
+   */
+  private adoptChunkSize(download: Download, chunk: ChunkProps, data: Uint8Array): boolean {
+    const { sizeBytes } = download.ref;
+    const totalChunks = chunk.totalChunks || download.totalChunks;
+    const chunkSize = totalChunks > 1 ? data.byteLength : Math.max(1, sizeBytes);
+    if (chunkSize === 0 || totalChunks !== Math.max(1, Math.ceil(sizeBytes / chunkSize))) {
+      this.fail(download, new AgentError('AGENT_ERR_FETCH_FAILED', `chunk answer (${totalChunks} chunks of ${chunkSize} bytes) does not fit an artifact of ${sizeBytes} bytes`));
+      return false;
+    }
+    download.chunkSize = chunkSize;
+    download.totalChunks = totalChunks;
+    download.parts.length = totalChunks;
+    download.sized = true;
+    return true;
+  }
+
   private pump(download: Download): void {
-    while (download.inFlight.size < this.window && download.next < download.totalChunks) {
+    // One request until the hub's chunk size is known, then a window of them.
+    const window = download.sized ? this.window : 1;
+    while (download.inFlight.size < window && download.next < download.totalChunks) {
       const index = download.next++;
       if (!download.parts[index]) this.send(download, index);
     }

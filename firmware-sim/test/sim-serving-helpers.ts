@@ -14,7 +14,7 @@ import type { CommandReply } from '../../hub/src/commands/device-commands.js';
 import { uploadDataset } from '../../hub/test/helpers/datasets.js';
 import { createToken, waitFor } from '../../hub/test/helpers/devices.js';
 import { finished, startQuantization } from '../../hub/test/quantize/quantize-helpers.js';
-import { startTestHub, type TestHub } from '../../hub/test/helpers/test-hub.js';
+import { startTestHub, type StartTestHubOptions, type TestHub } from '../../hub/test/helpers/test-hub.js';
 import { SimFleet, type SimFleetOptions, type SimProfile } from '../src/index.js';
 
 export const OWNER = 'sim-serving-test';
@@ -34,14 +34,32 @@ export interface ServingHub {
   telemetry: Array<{ deviceId: string; telemetry: TelemetryProps }>;
 }
 
-/** Trains `parent` for one epoch on `count` MNIST training digits (seeded) and registers the result as the next version. */
-async function addTrainedVersion(testHub: TestHub, parentVersionId: string, seed: number, count: number): Promise<string> {
+/**
+ * Which training digits a version learns from, taken in a seeded random order: `label` with `seenOfLabel` digits of
+ * that label met before it (kept or not). Default: every digit.
+ */
+export type KeepDigit = (label: number, seenOfLabel: number) => boolean;
+
+/**
+ * Trains `parent` for one epoch on the first `count` MNIST training digits in a seeded order that `keep` accepts and
+ * registers the result as the next version.
+ */
+export async function addTrainedVersion(testHub: TestHub, parentVersionId: string, seed: number, count: number, keep: KeepDigit = () => true): Promise<string> {
   const { models } = testHub.hub;
   await initBackend();
   const parent = models.getVersion(parentVersionId);
   const content = await models.loadContent(parentVersionId);
   const { train, test } = mnistGlobal();
-  const slice = subsetDataset(train, permutation(train.count, mulberry32(seed)).subarray(0, count));
+  const seen = new Map<number, number>();
+  const picked: number[] = [];
+  for (const index of permutation(train.count, mulberry32(seed))) {
+    if (picked.length === count) break;
+    const label = train.y[index]!;
+    const seenOfLabel = seen.get(label) ?? 0;
+    seen.set(label, seenOfLabel + 1);
+    if (keep(label, seenOfLabel)) picked.push(index);
+  }
+  const slice = subsetDataset(train, picked);
   const result = await trainLocal({
     ...content, data: { train: slice, test: subsetDataset(test, [0]) }, epochs: 1, batchSize: 20, learningRate: 0.1, seed, evaluate: false,
   });
@@ -52,20 +70,17 @@ async function addTrainedVersion(testHub: TestHub, parentVersionId: string, seed
 /**
  * A hub with the built-in 2NN (`mlp`) and `trained` versions after the initial one, each trained on its own digits
  * and quantized to int8 on 64 training digits; every reply to this test's commands and every telemetry is collected.
+ * `hubOptions` configure the hub (e.g. a small `maxPayloadBytes`, a `publicMqttUrl` behind a fault-injecting proxy).
  */
-export async function servingHub(trained: number): Promise<ServingHub> {
-  const testHub = await startTestHub();
+export async function servingHub(trained: number, hubOptions: StartTestHubOptions = {}): Promise<ServingHub> {
+  const testHub = await startTestHub(hubOptions);
   const created = await testHub.api<{ version: { id: string } }>('POST', '/v1/models', { name: MODEL, architecture: 'mnist-2nn' });
   if (created.status !== 201) throw new Error(`create model: ${created.status} ${JSON.stringify(created.body)}`);
   const versions = [created.body.version.id];
   for (let i = 0; i < trained; i++) versions.push(await addTrainedVersion(testHub, versions.at(-1)!, 11 + i, 2000));
   const calibration = subsetDataset(mnistGlobal().train, Array.from({ length: 64 }, (_, i) => i));
   await uploadDataset(testHub.api, { name: 'digits', inputShape: [784], numClasses: 10, x: calibration.x, y: calibration.y });
-  for (let n = 2; n <= versions.length; n++) {
-    const job = await startQuantization(testHub.api, MODEL, n, { calibrate: 'dataset:digits' });
-    const done = await finished(testHub.api, job.id, 20_000);
-    if (done.state !== 'done') throw new Error(`quantization of version ${n}: ${JSON.stringify(done)}`);
-  }
+  for (let n = 2; n <= versions.length; n++) await quantizeVersion(testHub, n);
   const replies: Seen[] = [];
   onTestFinished(testHub.hub.commands.onReply(OWNER, (reply, sent) => {
     replies.push({ deviceId: sent.deviceId, commandId: sent.command.commandId, reply });
@@ -75,6 +90,13 @@ export async function servingHub(trained: number): Promise<ServingHub> {
     if (envelope.telemetry) telemetry.push({ deviceId, telemetry: envelope.telemetry });
   }));
   return { testHub, versions, replies, telemetry };
+}
+
+/** Quantizes version `n` of the model to int8, calibrated on the hub's 64 `digits` (uploaded by {@link servingHub}). */
+export async function quantizeVersion(testHub: TestHub, n: number): Promise<void> {
+  const job = await startQuantization(testHub.api, MODEL, n, { calibrate: 'dataset:digits' });
+  const done = await finished(testHub.api, job.id, 20_000);
+  if (done.state !== 'done') throw new Error(`quantization of version ${n}: ${JSON.stringify(done)}`);
 }
 
 /** A started fleet of `devices` devices of one profile on MNIST (each holds the whole held-out split), stopped after the test. */

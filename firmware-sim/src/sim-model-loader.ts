@@ -17,8 +17,9 @@ export interface SimModelLoaderOptions {
 function mcuTimedModel(model: LoadedModel, fit: McuFit, clock: SimDeviceClock): LoadedModel {
   return {
     manifest: model.manifest,
-    // The int8 loader computes synchronously inside predict(), so the host's compute happens within simulate().
-    predict: (input) => clock.simulate(fit.estLatencyMs, () => model.predict(input)),
+    // The int8 loader computes synchronously inside predict(), so the host's compute happens within simulate();
+    // the compute time the prediction reports is the device's, the estimate.
+    predict: async (input) => ({ ...(await clock.simulate(fit.estLatencyMs, () => model.predict(input))), computeMs: fit.estLatencyMs }),
     dispose: () => model.dispose(),
   };
 }

@@ -36,12 +36,13 @@ class Int8LoadedModel implements LoadedModel {
     const interpreter = this.interpreter;
     if (!interpreter) throw new AgentError('AGENT_ERR_MODEL_LOAD', `${this.manifest.versionId} was disposed`);
     // Synchronous from quantize to dequantize: no other inference can interleave with the shared buffers.
+    const startMs = performance.now();
     quantizeActivation(input, this.graph.tensors[this.graph.input]!.quant, interpreter.input);
     const codes = interpreter.invoke();
     const { scale, zeroPoint } = this.graph.tensors[this.graph.output]!.quant;
     const scores = new Float32Array(this.classes);
     for (let c = 0; c < this.classes; c++) scores[c] = scale * (codes[c]! - zeroPoint);
-    return { classIndex: argMaxInt8(codes, 0, this.classes), scores };
+    return { classIndex: argMaxInt8(codes, 0, this.classes), scores, computeMs: performance.now() - startMs };
   }
 
   dispose(): void {

@@ -14,7 +14,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { BlobDir } from './blob-dir.js';
 import { asAgentError, checkPayload, verifiedManifestFor } from './bundle-checks.js';
 import { TEMP_PREFIX, replaceFileAtomically } from './durable-fs.js';
-import { DEFAULT_SELF_TEST_EXAMPLES, runSelfTest, selfTestFloorFailure } from './self-test.js';
+import { DEFAULT_SELF_TEST_EXAMPLES, runPairedSelfTest, selfTestFloorFailure } from './self-test.js';
 import { STATE_FILE, compactState, readStateFile, referencedBlobs, stateFileBytes } from './store-state.js';
 import type {
   InstallInput, InstallResult, LoadedModel, ModelLoader, ModelStoreState, SelfTestExample, StoredModelInfo,
@@ -253,12 +253,9 @@ export class ModelStore extends EventEmitter<{ changed: [ModelStoreState] }> {
   private async selfTest(model: LoadedModel, input: InstallInput): Promise<InstallResult> {
     const limit = input.selfTestExamples || DEFAULT_SELF_TEST_EXAMPLES;
     const examples = ((await this.options.selfTestData?.()) ?? []).slice(0, limit);
-    const selfTest = await runSelfTest(model, examples, this.clock);
+    const { selfTest, baseline, baselineError } = await runPairedSelfTest(model, this.activeModel, examples, this.clock);
     // The baseline is the gate's reference, not a condition: a champion that fails it is reported without one.
-    const champion = this.activeModel;
-    const baseline: SelfTestProps | undefined = champion
-      ? await runSelfTest(champion, examples, this.clock).catch((e: Error) => void this.log.warn({ err: e.message }, 'baseline self-test failed'))
-      : undefined;
+    if (baselineError) this.log.warn({ err: baselineError.message }, 'baseline self-test failed');
     return { selfTest, ...(baseline ? { baseline } : {}) };
   }
 

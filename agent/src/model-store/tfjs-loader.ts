@@ -22,13 +22,15 @@ class TfjsLoadedModel implements LoadedModel {
     checkModelInput(this.manifest, input);
     const model = this.model;
     if (!model) throw new AgentError('AGENT_ERR_MODEL_LOAD', `${this.manifest.versionId} was disposed`);
+    // Synchronous from the input tensor to the scores (dataSync), so computeMs is this model's work alone.
+    const startMs = performance.now();
     const output = tf.tidy(() => {
       const logits = model.predict(tf.tensor(input, [1, ...this.manifest.input.shape], 'float32')) as tf.Tensor;
       return this.softmaxDone ? logits : tf.softmax(logits);
     });
     try {
-      const scores = new Float32Array(await output.data());
-      return { classIndex: argMaxScores(scores), scores };
+      const scores = new Float32Array(output.dataSync());
+      return { classIndex: argMaxScores(scores), scores, computeMs: performance.now() - startMs };
     } finally {
       output.dispose();
     }

@@ -12,6 +12,13 @@ export interface Prediction {
   classIndex: number;
   /** Probabilities (float models) or dequantized int8 logits, one per class. */
   scores: Float32Array;
+  /**
+   * The model's own compute time for this prediction, ms, measured around its synchronous work. The self-test reports
+   * it as latency: the health gate compares what the models cost, not how long other work on the host (other
+   * processes, or the other devices of a simulated fleet sharing one event loop) kept the answer waiting. Absent: the
+   * self-test times the call.
+   */
+  computeMs?: number;
 }
 
 /** A model ready to serve, loaded from a verified bundle payload. */

@@ -175,7 +175,7 @@ export function createRolloutRepo(db: SqliteDatabase) {
     inStates: db.prepare<[string, string, string], RolloutRow>('SELECT * FROM rollouts WHERE state IN (?, ?, ?) ORDER BY created_at_ms, rowid'),
     ofModel: db.prepare<[string], RolloutRow>('SELECT * FROM rollouts WHERE model_id = ? ORDER BY created_at_ms, rowid'),
     setRollout: db.prepare(`UPDATE rollouts SET state = ?, current_wave = ?, error_code = ?, reason = ?, updated_at_ms = ?,
-      finished_at_ms = CASE WHEN ? IN ('aborted', 'superseded') THEN ? ELSE finished_at_ms END WHERE id = ?`),
+      finished_at_ms = CASE WHEN ? IN ('completed', 'aborted', 'superseded') THEN ? ELSE finished_at_ms END WHERE id = ?`),
     waves: db.prepare<[string], WaveRow>('SELECT * FROM rollout_waves WHERE rollout_id = ? ORDER BY wave'),
     wave: db.prepare<[string, number], WaveRow>('SELECT * FROM rollout_waves WHERE rollout_id = ? AND wave = ?'),
     setWave: db.prepare(`UPDATE rollout_waves SET state = ?, shadow_verdict = ?, started_at_ms = ?, soak_ends_at_ms = ?, finished_at_ms = ?

@@ -31,6 +31,7 @@ describe('a rollout', () => {
 
     expect(done.waves.map((w) => [w.state, w.healthy, w.failed])).toEqual([['passed', 1, 0], ['passed', 2, 0], ['passed', 3, 0]]);
     expect(done.counts).toMatchObject({ total: 6, healthy: 6 });
+    expect(done.finishedAt).toBe(done.waves[2]!.finishedAt);
     for (const device of devices) {
       expect(device.active).toBe(v2);
       expect(device.previous).toBe(model.versionId);

@@ -59,7 +59,7 @@ describe('router', () => {
   it('ignores an empty retained status (a retained-message delete)', async () => {
     const { router, metrics } = setup();
     await router.dispatch({ ...raw('ff/v1/dev/d1/status', new Uint8Array(0)), retained: true });
-    expect(metrics.registry.render()).not.toContain('PROTO_ERR');
+    expect(await metrics.registry.render()).not.toContain('PROTO_ERR');
   });
 
   it('drops a msgId seen within the window, per device', async () => {

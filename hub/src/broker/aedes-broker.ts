@@ -262,6 +262,7 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Ae
       if (!isValidDeviceId(deviceId)) throw new HubError('HUB_ERR_DEVICE_NOT_FOUND', { message: `invalid device id ${JSON.stringify(deviceId)}` });
       const payload = encodeEnvelope({ ...envelope, deviceId });
       await publish({ topic: deviceTopic(deviceId, kind), payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: 1, retain: false });
+      metrics.mqttMessagesSent.inc({ kind });
     },
     sessionCount: () => currentSessions.size,
     isConnected: (deviceId) => liveClients[deviceId]?.connected === true,

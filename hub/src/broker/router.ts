@@ -188,6 +188,8 @@ export function createRouter(options: RouterOptions): Router {
         return { outcome: 'duplicate', kind };
       }
       metrics.mqttMessages.inc({ kind });
+      // Device clocks are not the hub's: a device ahead of the hub would show a negative lag, counted as 0.
+      if (envelope.sentAtMs) metrics.mqttMessageLag.observe({ kind }, Math.max(0, receivedAtMs - envelope.sentAtMs) / 1000);
       const message: DeviceMessage = { deviceId, kind, envelope, sessionId: raw.sessionId, viaWill: raw.viaWill, receivedAtMs };
       const list = [...everyHandlers, ...(handlers.get(kind) ?? [])];
       await runAll(list, message);

@@ -1,8 +1,13 @@
-/** Decorates `hub.metrics` and serves them at `GET /metrics` in the Prometheus text format (no auth). */
+/**
+ * Decorates `hub.metrics` (one prom-client registry per hub) and serves them at `GET /metrics` in the Prometheus
+ * text format (no auth). Once the hub is ready it also listens to the hub's events for lifecycle durations.
+ */
 import fp from 'fastify-plugin';
 import Type from 'typebox';
+import '../events/events-plugin.js';
 import '../hub-context.js';
 import { createHubMetrics, type HubMetrics } from './hub-metrics.js';
+import { observeLifecycles } from './lifecycle-metrics.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,6 +19,12 @@ export const metricsPlugin = fp(
   async (app) => {
     const metrics = createHubMetrics();
     app.decorate('metrics', metrics);
+    // The events plugin registers after this one; its emitter exists once the hub is ready.
+    let unobserve = () => {};
+    app.addHook('onReady', async () => {
+      unobserve = observeLifecycles(app.events, metrics);
+    });
+    app.addHook('onClose', async () => unobserve());
     app.get(
       '/metrics',
       {
@@ -26,7 +37,7 @@ export const metricsPlugin = fp(
         },
       },
       async (_request, reply) => {
-        reply.type('text/plain; version=0.0.4; charset=utf-8');
+        reply.type(metrics.registry.contentType);
         return metrics.registry.render();
       },
     );

@@ -1,39 +1,66 @@
 /**
- * Counters and gauges with Prometheus text exposition (format 0.0.4). Deliberately small: labelled counters, and
- * gauges whose value is read when scraped.
+ * The hub's metrics registry: a thin layer over one prom-client `Registry` per hub (tests run many hubs in one
+ * process, so never prom-client's global default registry). It keeps the small API the hub's code already calls —
+ * `counter(…).inc(labels)` with a synchronous `get(labels)`, and gauges read at scrape time — and adds histograms
+ * and Node's process metrics (`collectDefaultMetrics`, in a registry shared by the process). Exposition: Prometheus text
+ * format 0.0.4.
  */
+import { Counter as PromCounter, Gauge, Histogram as PromHistogram, Registry, collectDefaultMetrics } from 'prom-client';
+
 export type MetricLabels = Readonly<Record<string, string>>;
 
 export interface Counter {
   inc(labels?: MetricLabels, amount?: number): void;
-  /** Current value for one label set (0 when never incremented). */
+  /** Current value for one label set (0 when never incremented); synchronous, unlike prom-client's `get()`. */
   get(labels?: MetricLabels): number;
 }
 
-interface CounterEntry {
-  kind: 'counter';
-  name: string;
-  help: string;
-  values: Map<string, { labels: MetricLabels; value: number }>;
+export interface Histogram {
+  /** Records one observation, in the histogram's unit (seconds for every `*_seconds` histogram). */
+  observe(labels: MetricLabels, value: number): void;
 }
 
-interface GaugeEntry {
-  kind: 'gauge';
-  name: string;
-  help: string;
-  collect: () => number | Array<{ labels: MetricLabels; value: number }>;
+export interface GaugeSample {
+  labels: MetricLabels;
+  value: number;
 }
 
 export interface MetricsRegistry {
-  /** Creates (or returns the existing) counter `name`. */
-  counter(name: string, help: string): Counter;
-  /** Registers a gauge read at scrape time; registering a name again replaces its collector. */
-  gauge(name: string, help: string, collect: GaugeEntry['collect']): void;
+  /** The prom-client registry behind it (for collectors that want prom-client directly). */
+  readonly prom: Registry;
+  /** Creates (or returns the existing) counter `name`; `labelNames` are every label it may be incremented with. */
+  counter(name: string, help: string, labelNames?: readonly string[]): Counter;
+  /**
+   * Registers a gauge read at scrape time (a prom-client collect callback, so nothing is maintained by hand);
+   * registering a name again replaces its collector. Labelled samples need their `labelNames`.
+   */
+  gauge(name: string, help: string, collect: () => number | GaugeSample[], labelNames?: readonly string[]): void;
+  /** Creates (or returns the existing) histogram `name` with upper bounds `buckets`. */
+  histogram(name: string, help: string, buckets: readonly number[], labelNames?: readonly string[]): Histogram;
   /** The Prometheus text exposition of every metric. */
-  render(): string;
+  render(): Promise<string>;
+  /** The Content-Type of {@link render}'s text. */
+  readonly contentType: string;
 }
 
-const NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+export interface MetricsRegistryOptions {
+  /** Add Node's process metrics (`process_cpu_seconds_total`, `nodejs_heap_size_used_bytes`, …). Default true. */
+  processMetrics?: boolean;
+}
+
+/**
+ * Node's process metrics live in one registry per process, shared by every hub in it: they describe the process, and
+ * prom-client starts an event-loop monitor and a GC observer per `collectDefaultMetrics` call that nothing stops, so
+ * one per hub would pile up in a test run that starts many hubs.
+ */
+let processRegistry: Registry | undefined;
+function sharedProcessRegistry(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
 
 function labelKey(labels: MetricLabels): string {
   return Object.keys(labels)
@@ -42,69 +69,59 @@ function labelKey(labels: MetricLabels): string {
     .join('\u0000');
 }
 
-function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-function formatLabels(labels: MetricLabels): string {
-  const keys = Object.keys(labels).sort();
-  if (keys.length === 0) return '';
-  return `{${keys.map((key) => `${key}="${escapeLabelValue(labels[key]!)}"`).join(',')}}`;
-}
-
-function formatValue(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  return String(value);
-}
-
-export function createMetricsRegistry(): MetricsRegistry {
-  const entries = new Map<string, CounterEntry | GaugeEntry>();
-
-  function checkName(name: string): void {
-    if (!NAME_PATTERN.test(name)) throw new TypeError(`invalid metric name ${name}`);
-  }
+export function createMetricsRegistry(options: MetricsRegistryOptions = {}): MetricsRegistry {
+  const prom = new Registry();
+  const processMetrics = (options.processMetrics ?? true) ? sharedProcessRegistry() : undefined;
+  const counters = new Map<string, Counter>();
+  const histograms = new Map<string, Histogram>();
 
   return {
-    counter(name, help) {
-      checkName(name);
-      let entry = entries.get(name);
-      if (entry && entry.kind !== 'counter') throw new TypeError(`${name} is already a ${entry.kind}`);
-      if (!entry) entries.set(name, (entry = { kind: 'counter', name, help, values: new Map() }));
-      const values = entry.values;
-      return {
+    prom,
+    contentType: prom.contentType,
+    counter(name, help, labelNames = []) {
+      const existing = counters.get(name);
+      if (existing) return existing;
+      const counter = new PromCounter({ name, help, labelNames: [...labelNames], registers: [prom] });
+      // prom-client's own get() is asynchronous; callers and tests read counts synchronously.
+      const values = new Map<string, number>();
+      const wrapped: Counter = {
         inc(labels = {}, amount = 1) {
+          counter.inc(labels, amount);
           const key = labelKey(labels);
-          const slot = values.get(key);
-          if (slot) slot.value += amount;
-          else values.set(key, { labels: { ...labels }, value: amount });
+          values.set(key, (values.get(key) ?? 0) + amount);
         },
-        get: (labels = {}) => values.get(labelKey(labels))?.value ?? 0,
+        get: (labels = {}) => values.get(labelKey(labels)) ?? 0,
       };
+      counters.set(name, wrapped);
+      return wrapped;
     },
-    gauge(name, help, collect) {
-      checkName(name);
-      const existing = entries.get(name);
-      if (existing && existing.kind !== 'gauge') throw new TypeError(`${name} is already a ${existing.kind}`);
-      entries.set(name, { kind: 'gauge', name, help, collect });
+    gauge(name, help, collect, labelNames = []) {
+      prom.removeSingleMetric(name);
+      new Gauge({
+        name,
+        help,
+        labelNames: [...labelNames],
+        registers: [prom],
+        collect() {
+          this.reset();
+          const collected = collect();
+          if (typeof collected === 'number') this.set(collected);
+          else for (const { labels, value } of collected) this.set(labels, value);
+        },
+      });
     },
-    render() {
-      const lines: string[] = [];
-      for (const entry of entries.values()) {
-        lines.push(`# HELP ${entry.name} ${entry.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
-        lines.push(`# TYPE ${entry.name} ${entry.kind}`);
-        if (entry.kind === 'counter') {
-          for (const { labels, value } of entry.values.values()) {
-            lines.push(`${entry.name}${formatLabels(labels)} ${formatValue(value)}`);
-          }
-        } else {
-          const collected = entry.collect();
-          const samples = typeof collected === 'number' ? [{ labels: {}, value: collected }] : collected;
-          for (const { labels, value } of samples) lines.push(`${entry.name}${formatLabels(labels)} ${formatValue(value)}`);
-        }
-      }
-      return `${lines.join('\n')}\n`;
+    histogram(name, help, buckets, labelNames = []) {
+      const existing = histograms.get(name);
+      if (existing) return existing;
+      const histogram = new PromHistogram({ name, help, buckets: [...buckets], labelNames: [...labelNames], registers: [prom] });
+      const wrapped: Histogram = { observe: (labels, value) => histogram.observe(labels, value) };
+      histograms.set(name, wrapped);
+      return wrapped;
+    },
+    // prom-client writes NaN as `Nan` (the event-loop stats before the first sample); the format's token is `NaN`.
+    async render() {
+      const text = (await prom.metrics()) + (processMetrics ? `\n${await processMetrics.metrics()}` : '');
+      return text.replace(/ Nan$/gm, ' NaN');
     },
   };
 }

@@ -9,6 +9,7 @@ export const HUB_ERRORS = {
   HUB_ERR_BAD_REQUEST: { statusCode: 400, message: 'malformed request' },
   HUB_ERR_BAD_SELECTOR: { statusCode: 400, message: 'invalid label selector' },
   HUB_ERR_BAD_LABELS: { statusCode: 400, message: 'invalid label change' },
+  HUB_ERR_TELEMETRY_QUERY: { statusCode: 400, message: 'invalid telemetry query' },
   HUB_ERR_UNAUTHORIZED: { statusCode: 401, message: 'missing or wrong admin token' },
   HUB_ERR_TOKEN_INVALID: { statusCode: 401, message: 'unknown or revoked enrollment token' },
   HUB_ERR_TOKEN_EXHAUSTED: { statusCode: 403, message: 'enrollment token has no uses left' },

@@ -17,8 +17,8 @@ async function flood(client: MqttClient, topic: string, count: number, payload: 
 }
 
 async function storedTelemetry(testHub: TestHub, deviceId: string): Promise<number> {
-  const response = await testHub.api<unknown[]>('GET', `/v1/devices/${deviceId}/telemetry?limit=10000`);
-  return response.body.length;
+  const response = await testHub.api<{ points: unknown[] }>('GET', `/v1/devices/${deviceId}/telemetry?metric=cpuPercent`);
+  return response.body.points.length;
 }
 
 const dropped = (testHub: TestHub, kind: string, limit = 'messages') => testHub.hub.metrics.mqttRateLimited.get({ kind, limit });

@@ -1,6 +1,6 @@
 /**
  * Decorates `hub.fleet` and serves the fleet API (enrollment tokens, enrollment, devices, fleet health). Wires the
- * `status` and `telemetry` topic handlers and liveness into the broker's router, and the online gauge into
+ * `status` and `telemetry` topic handlers and liveness into the broker's router, and the fleet gauges into
  * `/metrics`. Stopping flushes telemetry and lastSeen and marks connected devices offline (`hub-shutdown`).
  */
 import fp from 'fastify-plugin';
@@ -15,6 +15,7 @@ import { createEnrollment } from './enrollment.js';
 import { createEnrollmentTokens } from './enrollment-tokens.js';
 import './fleet-events.js';
 import { createFleet, type Fleet } from './fleet.js';
+import { registerFleetMetrics } from './fleet-metrics.js';
 import { createStatusHandler } from './handlers/status.js';
 import { createTelemetryHandler } from './handlers/telemetry.js';
 import { createLiveness } from './liveness.js';
@@ -56,7 +57,14 @@ export const fleetPlugin = fp(
       heartbeatSec: config.heartbeatSec,
       missedHeartbeats: config.missedHeartbeats,
     });
-    const telemetry = createTelemetryIngest({ db: store.db, clock, log, retentionHours: config.telemetryRetentionHours });
+    const telemetry = createTelemetryIngest({
+      db: store.db,
+      clock,
+      log,
+      retentionHours: config.telemetryRetentionHours,
+      minuteRetentionDays: config.telemetryMinuteRetentionDays,
+      hourRetentionDays: config.telemetryHourRetentionDays,
+    });
 
     function mqttUrlFor(requestHost: string | undefined): string {
       if (config.publicMqttUrl) return config.publicMqttUrl;
@@ -95,8 +103,7 @@ export const fleetPlugin = fp(
     broker.router.onEvery((message) => liveness.touch(message));
     broker.router.on('status', createStatusHandler(liveness));
     broker.router.on('telemetry', createTelemetryHandler({ ingest: telemetry, liveness, events }));
-    app.metrics.registry.gauge('fedfleet_devices_online', 'Devices currently online.', () => liveness.onlineCount());
-    app.metrics.registry.gauge('fedfleet_mqtt_sessions', 'Open device MQTT sessions.', () => broker.sessionCount());
+    registerFleetMetrics({ registry: app.metrics.registry, db: store.db, devices, liveness, broker });
 
     liveness.start();
     telemetry.start();

@@ -3,6 +3,7 @@ import Type, { type Static } from 'typebox';
 import { TOKEN_TTL_SEC } from './enrollment-tokens.js';
 import { LabelKeySchema, LabelsSchema } from './labels.js';
 import { TelemetryJsonSchema } from './telemetry-json.js';
+import { TELEMETRY_METRIC_NAMES } from '../telemetry/telemetry-metrics.js';
 
 export const DeviceIdParamsSchema = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
 export const TokenIdParamsSchema = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
@@ -81,12 +82,34 @@ export const DevicePatchSchema = Type.Object(
 );
 export type DevicePatch = Static<typeof DevicePatchSchema>;
 
-export const TelemetryHistoryQuerySchema = Type.Object({
-  since: Type.Optional(Type.String({ format: 'date-time', description: 'oldest sample (default: all retained)' })),
-  limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
+export const TelemetryHistoryQuerySchema = Type.Object(
+  {
+    metric: Type.Union(TELEMETRY_METRIC_NAMES.map((name) => Type.Literal(name)), { description: 'a numeric Telemetry field' }),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'start of the range (default: one hour before `to`)' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'end of the range (default: now)' })),
+    step: Type.Optional(Type.Integer({ minimum: 1, maximum: 31 * 86_400, description: 'seconds per point (default: the range / 2000, at least 10)' })),
+  },
+  { additionalProperties: false },
+);
+
+const RawPointSchema = Type.Object({ at: Type.String({ format: 'date-time' }), value: Type.Number() });
+const RollupPointSchema = Type.Object({
+  at: Type.String({ format: 'date-time', description: 'start of the step' }),
+  min: Type.Number(),
+  mean: Type.Number(),
+  max: Type.Number(),
+  count: Type.Integer({ description: 'samples summarised' }),
 });
 
-export const TelemetrySampleSchema = Type.Object({ at: Type.String({ format: 'date-time' }), telemetry: TelemetryJsonSchema });
+export const TelemetrySeriesSchema = Type.Object({
+  metric: Type.String(),
+  resolution: Type.Union([Type.Literal('raw'), Type.Literal('minute'), Type.Literal('hour')]),
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  stepSec: Type.Number(),
+  truncated: Type.Boolean(),
+  points: Type.Array(Type.Union([RawPointSchema, RollupPointSchema])),
+});
 
 export const TokenCreateSchema = Type.Object(
   {

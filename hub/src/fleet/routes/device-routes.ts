@@ -9,7 +9,7 @@ import {
   DevicePatchSchema,
   DeviceSchema,
   TelemetryHistoryQuerySchema,
-  TelemetrySampleSchema,
+  TelemetrySeriesSchema,
 } from '../schemas.js';
 
 export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -82,18 +82,16 @@ export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['devices'],
-        summary: 'Raw telemetry of one device within the retention window, oldest first',
+        summary: 'One metric of one device over time: raw samples, minute or hour rollups by the range and step',
+        description: 'See hub/docs/http-api.md#telemetry-history for how the resolution is chosen and the bounds.',
         params: DeviceIdParamsSchema,
         querystring: TelemetryHistoryQuerySchema,
-        response: { 200: Type.Array(TelemetrySampleSchema), ...errorResponses(400, 401, 404) },
+        response: { 200: TelemetrySeriesSchema, ...errorResponses(400, 401, 404) },
       },
     },
     async (request) => {
       app.fleet.getDevice(request.params.id);
-      const sinceMs = request.query.since ? Date.parse(request.query.since) : undefined;
-      return app.fleet.telemetry
-        .history(request.params.id, { sinceMs, limit: request.query.limit })
-        .map((sample) => ({ at: new Date(sample.atMs).toISOString(), telemetry: sample.telemetry }));
+      return app.fleet.telemetry.query(request.params.id, request.query);
     },
   );
 };

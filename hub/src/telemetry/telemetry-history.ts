@@ -1,0 +1,157 @@
+/**
+ * Telemetry history in SQLite (migration 012): per device, packed blocks of raw samples (tier 0) and of minute and
+ * hour rollups (tiers 1 and 2). A finished block is inserted once into `telemetry_block`; the open block of each
+ * device and tier is kept in memory and rewritten into `telemetry_open_block` at each batch, so a committed sample
+ * is on disk, and after a restart it is read back and continued. Must be called inside the batch transaction.
+ */
+import type { SqliteDatabase } from '../store/database.js';
+import { BLOCK_TARGET_BYTES, ColumnBlockWriter, decodeColumnBlock, type BlockRow } from './column-block.js';
+import { HOUR_TIER, MINUTE_TIER, RollupSeries, ROLLUP_ORDERS, type RollupTier } from './rollup-series.js';
+import { TELEMETRY_METRICS } from './telemetry-metrics.js';
+
+const RAW_ORDERS = TELEMETRY_METRICS.map((metric) => metric.order);
+export const RAW_TIER = 0;
+export type TierNumber = 0 | 1 | 2;
+
+export interface TelemetryHistoryOptions {
+  db: SqliteDatabase;
+  /** A raw block closes after this many samples. Default 180 (30 minutes at 10 s heartbeats). */
+  rawBlockRows?: number;
+  /** …or once it spans this long. Default 30 minutes. */
+  rawBlockSpanMs?: number;
+}
+
+interface DeviceState {
+  deviceId: string;
+  lastAtMs: number;
+  raw: ColumnBlockWriter | undefined;
+  minute: RollupSeries;
+  hour: RollupSeries;
+}
+
+interface BlockRowData {
+  start_ms: number;
+  rows: number;
+  data: Uint8Array;
+}
+
+export interface TelemetryHistory {
+  /** Adds one sample (scaled values); false when it is older than the device's newest stored sample. */
+  add(deviceId: string, atMs: number, scaled: Float64Array): boolean;
+  /** Writes the open blocks that changed since the last call. */
+  persist(): void;
+  /** Decoded rows of one tier overlapping [fromMs, toMs], oldest block first. */
+  read(deviceId: string, tier: TierNumber, fromMs: number, toMs: number): BlockRow[];
+  /** Deletes at most `limit` blocks of `tier` that end before `beforeMs`; returns how many. */
+  pruneStep(tier: TierNumber, beforeMs: number, limit: number): number;
+}
+
+export function createTelemetryHistory(options: TelemetryHistoryOptions): TelemetryHistory {
+  const { db } = options;
+  const rawBlockRows = options.rawBlockRows ?? 180;
+  const rawBlockSpanMs = options.rawBlockSpanMs ?? 30 * 60_000;
+  const states = new Map<string, DeviceState>();
+  const dirty = new Set<DeviceState>();
+
+  const upsertOpen = db.prepare(
+    `INSERT INTO telemetry_open_block (device_id, tier, start_ms, end_ms, rows, data) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (device_id, tier) DO UPDATE
+     SET start_ms = excluded.start_ms, end_ms = excluded.end_ms, rows = excluded.rows, data = excluded.data`,
+  );
+  const insertFinished = db.prepare('INSERT INTO telemetry_block (device_id, tier, start_ms, end_ms, rows, data) VALUES (?, ?, ?, ?, ?, ?)');
+  const selectOpen = db.prepare<[string, number], BlockRowData>(
+    'SELECT start_ms, rows, data FROM telemetry_open_block WHERE device_id = ? AND tier = ?',
+  );
+  const selectRange = db.prepare<[string, number, number, number, string, number, number, number], BlockRowData>(
+    `SELECT start_ms, rows, data FROM telemetry_block WHERE device_id = ? AND tier = ? AND end_ms >= ? AND start_ms <= ?
+     UNION ALL
+     SELECT start_ms, rows, data FROM telemetry_open_block WHERE device_id = ? AND tier = ? AND end_ms >= ? AND start_ms <= ?
+     ORDER BY start_ms`,
+  );
+  const deleteOld = db.prepare('DELETE FROM telemetry_block WHERE id IN (SELECT id FROM telemetry_block WHERE tier = ? AND end_ms < ? LIMIT ?)');
+  const deleteOldOpen = db.prepare('DELETE FROM telemetry_open_block WHERE tier = ? AND end_ms < ?');
+
+  function restoreRollup(deviceId: string, spec: RollupTier): RollupSeries {
+    const row = selectOpen.get(deviceId, spec.tier);
+    return row ? RollupSeries.restore(spec, row.start_ms, row.data) : new RollupSeries(spec);
+  }
+
+  function stateOf(deviceId: string): DeviceState {
+    let state = states.get(deviceId);
+    if (state) return state;
+    state = { deviceId, lastAtMs: -Infinity, raw: undefined, minute: restoreRollup(deviceId, MINUTE_TIER), hour: restoreRollup(deviceId, HOUR_TIER) };
+    const newest = selectOpen.get(deviceId, RAW_TIER);
+    if (newest) {
+      const rows = decodeColumnBlock(newest.data, newest.start_ms, RAW_ORDERS);
+      const raw = ColumnBlockWriter.create(newest.start_ms, RAW_ORDERS);
+      for (const row of rows) raw.append(row.atMs, row.values);
+      state.raw = raw;
+      state.lastAtMs = raw.lastAtMs;
+    }
+    state.lastAtMs = Math.max(state.lastAtMs, (state.minute.lastBucketMs ?? -Infinity));
+    states.set(deviceId, state);
+    return state;
+  }
+
+  function writeRaw(deviceId: string, raw: ColumnBlockWriter, finished = false): void {
+    (finished ? insertFinished : upsertOpen).run(deviceId, RAW_TIER, raw.startMs, raw.lastAtMs, raw.rows, raw.toBytes());
+  }
+
+  function writeRollup(deviceId: string, series: RollupSeries): void {
+    const { rows, bytes } = series.toBytes();
+    if (series.startMs === undefined || series.lastBucketMs === undefined) return;
+    upsertOpen.run(deviceId, series.spec.tier, series.startMs, series.lastBucketMs + series.spec.bucketMs - 1, rows, bytes);
+  }
+
+  /** A finished rollup block has no open bucket left; it is written once, complete. */
+  function writeFinished(deviceId: string, tier: number, block: ColumnBlockWriter): void {
+    insertFinished.run(deviceId, tier, block.startMs, block.lastAtMs + (tier === 1 ? MINUTE_TIER : HOUR_TIER).bucketMs - 1, block.rows, block.toBytes());
+  }
+
+  return {
+    add(deviceId, atMs, scaled) {
+      const state = stateOf(deviceId);
+      if (atMs < state.lastAtMs) return false;
+      state.lastAtMs = atMs;
+      const raw = state.raw;
+      if (raw && (raw.rows >= rawBlockRows || raw.byteLength >= BLOCK_TARGET_BYTES || atMs >= raw.startMs + rawBlockSpanMs)) {
+        writeRaw(deviceId, raw, true);
+        state.raw = undefined;
+      }
+      state.raw ??= ColumnBlockWriter.create(atMs, RAW_ORDERS);
+      state.raw.append(atMs, scaled);
+      for (const series of [state.minute, state.hour]) {
+        const finished = series.add(atMs, scaled);
+        if (finished) writeFinished(deviceId, series.spec.tier, finished);
+      }
+      dirty.add(state);
+      return true;
+    },
+    persist() {
+      for (const state of dirty) {
+        if (state.raw) writeRaw(state.deviceId, state.raw);
+        writeRollup(state.deviceId, state.minute);
+        writeRollup(state.deviceId, state.hour);
+      }
+      dirty.clear();
+    },
+    read(deviceId, tier, fromMs, toMs) {
+      const orders = tier === RAW_TIER ? RAW_ORDERS : ROLLUP_ORDERS;
+      return selectRange.all(deviceId, tier, fromMs, toMs, deviceId, tier, fromMs, toMs).flatMap((row) => decodeColumnBlock(row.data, row.start_ms, orders));
+    },
+    pruneStep(tier, beforeMs, limit) {
+      const { changes } = deleteOld.run(tier, beforeMs, limit);
+      // Open blocks end before the cutoff only for devices silent for a whole retention window: few, deleted at once.
+      const openChanges = changes < limit ? deleteOldOpen.run(tier, beforeMs).changes : 0;
+      if (changes + openChanges > 0) {
+        // An open block that was just deleted must not be rewritten (resurrected) by the next sample.
+        for (const state of states.values()) {
+          if (tier === RAW_TIER && state.raw && state.raw.lastAtMs < beforeMs) state.raw = undefined;
+          if (tier === 1 && (state.minute.lastBucketMs ?? Infinity) + MINUTE_TIER.bucketMs <= beforeMs) state.minute = new RollupSeries(MINUTE_TIER);
+          if (tier === 2 && (state.hour.lastBucketMs ?? Infinity) + HOUR_TIER.bucketMs <= beforeMs) state.hour = new RollupSeries(HOUR_TIER);
+        }
+      }
+      return changes;
+    },
+  };
+}

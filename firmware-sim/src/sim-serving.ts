@@ -1,5 +1,5 @@
-import { InferenceService, ModelStore, type Logger, type ModelStoreFactory, type SelfTestExample } from '@fedfleet/agent';
-import type { DataSource, Dataset } from '@fedfleet/agent/training';
+import { InferenceService, ModelStore, selfTestExamplesOf, type Logger, type ModelStoreFactory } from '@fedfleet/agent';
+import type { DataSource } from '@fedfleet/agent/training';
 import type { BundleManifest, McuFit } from '@fedfleet/proto';
 import { SimDeviceClock } from './device-clock.js';
 import { wireProfile, type SimProfile } from './profiles.js';
@@ -28,12 +28,6 @@ export interface SimServingOptions {
   log: Logger;
 }
 
-/** The held-out split as self-test examples (views, no copies). */
-function selfTestExamples(test: Dataset): SelfTestExample[] {
-  const size = test.count > 0 ? test.x.length / test.count : 0;
-  return Array.from({ length: test.count }, (_, i) => ({ x: test.x.subarray(i * size, (i + 1) * size), label: test.y[i]! }));
-}
-
 /**
  * A simulated device's serving: a model store in `dir` (opened by the agent at start, recovering whatever a previous
  * run left there) with the loader of its profile and its held-out data as self-test data, and the inference service
@@ -44,14 +38,14 @@ export function simServing(options: SimServingOptions): SimServing {
   const { profile, dataSource, log } = options;
   const clock = new SimDeviceClock();
   let store: ModelStore | undefined;
-  let examples: SelfTestExample[] | undefined;
+  const selfTestData = dataSource ? selfTestExamplesOf(dataSource) : undefined;
   const openStore: ModelStoreFactory = async (credentials) => {
     store = await ModelStore.open({
       dir: options.dir,
       publicKeyPem: credentials.hubPublicKey,
       profile: wireProfile(profile),
       loader: simModelLoader(profile, { clock, log, ...(options.onFit ? { onFit: options.onFit } : {}) }),
-      ...(dataSource ? { selfTestData: async () => (examples ??= selfTestExamples(dataSource.test())) } : {}),
+      ...(selfTestData ? { selfTestData } : {}),
       clock: clock.now,
       log,
     });

@@ -4,21 +4,9 @@
  * latency percentiles), slow sensors (temperature at 0.1 °C), constants (totals, heartbeat) and a battery on half of
  * the devices. Seeded, so a run and its device-day replay (ingest-day.ts) see the same kind of series.
  */
-import type { fedfleet } from '@fedfleet/proto';
+import { mulberry32, type fedfleet } from '@fedfleet/proto';
 
 const PAGE = 4096;
-
-/** mulberry32: a small seeded generator, good enough for test data. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const round = (value: number, decimals: number) => Math.round(value * 10 ** decimals) / 10 ** decimals;
 const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, value));
@@ -47,7 +35,7 @@ export class DeviceSignal {
     index: number,
     private readonly heartbeatSec = 10,
   ) {
-    this.rand = random(0x9e3779b9 ^ index);
+    this.rand = mulberry32(0x9e3779b9 ^ index);
     this.battery = index % 2 === 1;
     this.uptimeSec = Math.floor(this.rand() * 1_000_000);
     this.cpu = 10 + this.rand() * 30;

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { floatModelFromTopology, type FloatModel, type ModelWeights } from '@fedfleet/proto';
-import { initBackend, mnistGlobal, trainLocal, type Dataset } from '@fedfleet/agent/ml';
+import { initBackend, mnistGlobal, trainLocal, type Dataset, type TrainResult } from '@fedfleet/agent/ml';
 import { createInitialModel } from '../../hub/src/models/architectures.js';
 import type { BenchOutput } from './bench-output.js';
 
@@ -57,25 +57,51 @@ export function* examplesOf(data: Dataset): Generator<Float32Array> {
   for (let i = 0; i < data.count; i++) yield data.x.subarray(i * size, (i + 1) * size);
 }
 
-export async function trainBuiltinModel(id: QuantModelId, out: BenchOutput): Promise<TrainedModel> {
-  const start = performance.now();
-  const backend = await initBackend();
+/** What {@link trainFromInitial} may vary: the progress label, the epochs, the train split, the test-set evaluation. */
+export interface CentralTrainingOptions {
+  /** Shown as `training <label>`. Default: the architecture id. */
+  label?: string;
+  /** Default QUANT_TRAINING.epochs. */
+  epochs?: number;
+  /** Default bench:fl's 8,000-digit train split. */
+  train?: Dataset;
+  /** Evaluate on the test split before and after (TrainResult metrics). Default true. */
+  evaluate?: boolean;
+}
+
+/**
+ * A built-in architecture trained centrally from its seeded initial weights with QUANT_TRAINING (bench:quant,
+ * verify:tflite, bench:rollout's versions). Initialise the backend first.
+ */
+export async function trainFromInitial(
+  archId: string, out: BenchOutput, options: CentralTrainingOptions = {},
+): Promise<{ topologyJson: string; result: TrainResult }> {
   const { train, test } = mnistGlobal();
-  const initial = createInitialModel(id, QUANT_TRAINING.seed);
+  const initial = createInitialModel(archId, QUANT_TRAINING.seed);
+  const label = options.label ?? archId;
   const result = await trainLocal({
     topologyJson: initial.topologyJson,
     weights: initial.weights,
-    data: { train, test },
+    data: { train: options.train ?? train, test },
     ...QUANT_TRAINING,
-    onProgress: (p) => out.progress(`training ${id}`, (p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches),
+    epochs: options.epochs ?? QUANT_TRAINING.epochs,
+    evaluate: options.evaluate ?? true,
+    onProgress: (p) => out.progress(`training ${label}`, (p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches),
   });
   out.endProgress();
+  return { topologyJson: initial.topologyJson, result };
+}
+
+export async function trainBuiltinModel(id: QuantModelId, out: BenchOutput): Promise<TrainedModel> {
+  const start = performance.now();
+  const backend = await initBackend();
+  const { topologyJson, result } = await trainFromInitial(id, out);
   return {
     id,
     backend,
-    topologyJson: initial.topologyJson,
+    topologyJson,
     weights: result.weights,
-    floatModel: floatModelFromTopology(initial.topologyJson, result.weights),
+    floatModel: floatModelFromTopology(topologyJson, result.weights),
     tfjsAccuracy: result.metrics.accuracyAfter,
     weightsSha256: weightsSha256(result.weights),
     trainSec: (performance.now() - start) / 1000,

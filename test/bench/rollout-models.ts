@@ -8,11 +8,10 @@
  * Seeded: the same backend trains the same weights on every run.
  */
 import { floatModelFromTopology, type ModelWeights } from '@fedfleet/proto';
-import { initBackend, mnistGlobal, subsetDataset, trainLocal, type Dataset } from '@fedfleet/agent/ml';
-import { createInitialModel } from '../../hub/src/models/architectures.js';
+import { initBackend, mnistGlobal, subsetDataset, type Dataset } from '@fedfleet/agent/ml';
 import type { BenchOutput } from './bench-output.js';
 import { runFloat } from './quant-eval.js';
-import { QUANT_TRAINING } from './quant-models.js';
+import { QUANT_TRAINING, trainFromInitial } from './quant-models.js';
 
 export const ROLLOUT_MODEL = 'mnist-2nn';
 
@@ -50,15 +49,9 @@ export function withoutMostFaultDigits(train: Dataset): Dataset {
 }
 
 async function trainVersion(label: RolloutVersion['label'], description: string, epochs: number, train: Dataset, out: BenchOutput): Promise<RolloutVersion> {
-  const { test } = mnistGlobal();
-  const initial = createInitialModel(ROLLOUT_MODEL, QUANT_TRAINING.seed);
-  const result = await trainLocal({
-    topologyJson: initial.topologyJson, weights: initial.weights, data: { train, test }, ...QUANT_TRAINING, epochs, evaluate: false,
-    onProgress: (p) => out.progress(`training ${label}`, (p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches),
-  });
-  out.endProgress();
-  const floatAccuracy = runFloat(floatModelFromTopology(initial.topologyJson, result.weights), test).accuracy;
-  return { label, description, topologyJson: initial.topologyJson, weights: result.weights, trainExamples: train.count, floatAccuracy };
+  const { topologyJson, result } = await trainFromInitial(ROLLOUT_MODEL, out, { label, epochs, train, evaluate: false });
+  const floatAccuracy = runFloat(floatModelFromTopology(topologyJson, result.weights), mnistGlobal().test).accuracy;
+  return { label, description, topologyJson, weights: result.weights, trainExamples: train.count, floatAccuracy };
 }
 
 export async function trainRolloutVersions(out: BenchOutput): Promise<[RolloutVersion, RolloutVersion, RolloutVersion]> {

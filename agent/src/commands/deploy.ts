@@ -46,7 +46,7 @@ export function deployHandler(options: ModelStoreCommandOptions): CommandHandler
         await ctx.reply({ code: ResultCode.RESULT_CODE_ACCEPTED });
       };
       const deadlineAtMs = Number(deploy?.deadlineAtMs ?? 0);
-      const timer = { handle: undefined as NodeJS.Timeout | undefined };
+      let deadlineTimer: NodeJS.Timeout | undefined;
       try {
         if (!deploy || !model?.sha256 || !deploy.manifest?.length || !deploy.signature?.length) {
           throw new AgentError('AGENT_ERR_BAD_COMMAND', 'deploy without model, manifest or signature');
@@ -55,7 +55,7 @@ export function deployHandler(options: ModelStoreCommandOptions): CommandHandler
         if (deadlineAtMs && now() >= deadlineAtMs) throw new AgentError('AGENT_ERR_DEADLINE', `deadline ${new Date(deadlineAtMs).toISOString()} passed before the deploy started`);
         const deadline = new AbortController();
         if (deadlineAtMs) {
-          timer.handle = setTimeout(() => deadline.abort(new AgentError('AGENT_ERR_DEADLINE', 'not activated by the deadline')), deadlineAtMs - now());
+          deadlineTimer = setTimeout(() => deadline.abort(new AgentError('AGENT_ERR_DEADLINE', 'not activated by the deadline')), deadlineAtMs - now());
         }
         const mode = deploy.mode === DeployMode.DEPLOY_MODE_SHADOW ? 'shadow' : 'activate';
         const result = await store.install({
@@ -81,7 +81,7 @@ export function deployHandler(options: ModelStoreCommandOptions): CommandHandler
         if (accepted) throw error;
         await ctx.reply({ code: ResultCode.RESULT_CODE_REFUSED, errorCode: code, reason: (error as Error).message });
       } finally {
-        clearTimeout(timer.handle);
+        clearTimeout(deadlineTimer);
       }
     },
   };

@@ -27,10 +27,6 @@ export class AgentModels {
    */
   constructor(private readonly log: Logger, private readonly changed: (state: ModelStoreState, shadowChanged: boolean) => void) {}
 
-  get current(): ModelStore | undefined {
-    return this.store;
-  }
-
   /**
    * Opens the store (once; later calls keep the open one). A store that cannot open is logged, not fatal: the
    * device still trains and reports, and refuses deploys with AGENT_ERR_MODEL_STORE until a restart opens it.

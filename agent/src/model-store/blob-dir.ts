@@ -2,11 +2,11 @@
  * The store's content-addressed blobs: `<dir>/blobs/<payload sha256>/{manifest.json, signature, payload}`. A blob
  * appears under its final name only complete and durable (written in a temp directory, fsync'd, renamed), and
  * disappears by first being renamed to a temp name, so a crash at any point leaves either a whole blob or litter
- * with the temp prefix, which {@link BlobDir.cleanTemp} removes.
+ * with the temp prefix, which the store's open() removes (durable-fs.ts `removeTempLitter`).
  */
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TEMP_PREFIX, syncDir, tempPathFor, writeFileSynced } from './durable-fs.js';
+import { syncDir, tempPathFor, writeFileSynced } from './durable-fs.js';
 
 export interface BlobFiles {
   manifest: Uint8Array;
@@ -94,12 +94,5 @@ export class BlobDir {
       removed.push(sha256);
     }
     return removed;
-  }
-
-  /** Deletes temp directories and files a crash left in the blob directory. */
-  async cleanTemp(): Promise<number> {
-    const litter = (await readdir(this.dir)).filter((name) => name.startsWith(TEMP_PREFIX));
-    for (const name of litter) await rm(join(this.dir, name), { recursive: true, force: true });
-    return litter.length;
   }
 }

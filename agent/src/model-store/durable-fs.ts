@@ -5,7 +5,7 @@
  * renamed name after a crash.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Prefix of every temporary name the model store creates; open() deletes what a crash left behind. */
@@ -14,6 +14,13 @@ export const TEMP_PREFIX = '.tmp-';
 /** A fresh temporary path next to `path` (same directory, so the rename stays on one file system). */
 export function tempPathFor(path: string): string {
   return join(dirname(path), `${TEMP_PREFIX}${basename(path)}-${randomBytes(6).toString('hex')}`);
+}
+
+/** Deletes the temp files and directories a crash left directly in `dir`; returns how many there were. */
+export async function removeTempLitter(dir: string): Promise<number> {
+  const litter = (await readdir(dir)).filter((name) => name.startsWith(TEMP_PREFIX));
+  for (const name of litter) await rm(join(dir, name), { recursive: true, force: true });
+  return litter.length;
 }
 
 /** Writes `bytes` to `path` (created or truncated) and fsyncs the file. */

@@ -1,20 +1,23 @@
 /** What every loaded model checks and computes around inference, whatever its runtime. */
-import type { BundleManifest } from '@fedfleet/proto';
+import { shapeSize, type BundleManifest } from '@fedfleet/proto';
 import { AgentError } from '../errors.js';
 
 /** Values one example has: the product of the manifest's input shape. */
 export function inputLength(manifest: BundleManifest): number {
-  return manifest.input.shape.reduce((a, b) => a * b, 1);
+  return shapeSize(manifest.input.shape);
 }
 
-/** @throws AgentError AGENT_ERR_BAD_INPUT when `input` is not one example of finite numbers. */
-export function checkModelInput(manifest: BundleManifest, input: Float32Array): void {
+/**
+ * @param where names the input in the error's detail, e.g. `inputs[3]: ` in a batch.
+ * @throws AgentError AGENT_ERR_BAD_INPUT when `input` is not one example of finite numbers.
+ */
+export function checkModelInput(manifest: BundleManifest, input: Float32Array, where = ''): void {
   const expected = inputLength(manifest);
   if (!(input instanceof Float32Array) || input.length !== expected) {
-    throw new AgentError('AGENT_ERR_BAD_INPUT', `expected ${expected} values (shape [${manifest.input.shape}]), got ${input?.length}`);
+    throw new AgentError('AGENT_ERR_BAD_INPUT', `${where}expected ${expected} values (shape [${manifest.input.shape}]), got ${input?.length}`);
   }
   for (let i = 0; i < input.length; i++) {
-    if (!Number.isFinite(input[i]!)) throw new AgentError('AGENT_ERR_BAD_INPUT', `value ${i} is not a finite number`);
+    if (!Number.isFinite(input[i]!)) throw new AgentError('AGENT_ERR_BAD_INPUT', `${where}value ${i} is not a finite number`);
   }
 }
 

@@ -6,14 +6,14 @@
  * leaves a record that names complete blobs (agent/docs/agent.md#the-model-store).
  */
 import { EventEmitter } from 'node:events';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseManifest, type BundleManifest, type HardwareProfileProps, type SelfTestProps } from '@fedfleet/proto';
 import { AgentError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { BlobDir } from './blob-dir.js';
 import { asAgentError, checkPayload, verifiedManifestFor } from './bundle-checks.js';
-import { TEMP_PREFIX, replaceFileAtomically } from './durable-fs.js';
+import { removeTempLitter, replaceFileAtomically } from './durable-fs.js';
 import { DEFAULT_SELF_TEST_EXAMPLES, runPairedSelfTest, selfTestFloorFailure } from './self-test.js';
 import { STATE_FILE, compactState, readStateFile, referencedBlobs, stateFileBytes } from './store-state.js';
 import type {
@@ -342,7 +342,7 @@ export class ModelStore extends EventEmitter<{ changed: [ModelStoreState] }> {
   private async recover(): Promise<void> {
     await mkdir(this.options.dir, { recursive: true });
     await this.blobs.init();
-    const litter = (await this.blobs.cleanTemp()) + (await this.cleanStateTemp());
+    const litter = (await removeTempLitter(this.blobs.dir)) + (await removeTempLitter(this.options.dir));
     const read = await readStateFile(this.statePath);
     if (read.problem === 'corrupt') this.log.warn({ dir: this.options.dir, detail: read.detail }, 'model store record unreadable: starting empty');
     let state = read.state;
@@ -375,11 +375,5 @@ export class ModelStore extends EventEmitter<{ changed: [ModelStoreState] }> {
     // An unreadable record names nothing: keep the blobs for inspection rather than delete every version.
     const collected = read.problem === 'corrupt' ? [] : await this.blobs.collect(referencedBlobs(this.current));
     if (litter > 0 || collected.length > 0) this.log.info({ tempFiles: litter, orphanBlobs: collected.length }, 'model store cleaned up');
-  }
-
-  private async cleanStateTemp(): Promise<number> {
-    const litter = (await readdir(this.options.dir)).filter((name) => name.startsWith(TEMP_PREFIX));
-    for (const name of litter) await rm(join(this.options.dir, name), { recursive: true, force: true });
-    return litter.length;
   }
 }

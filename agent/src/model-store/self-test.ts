@@ -6,6 +6,7 @@
  */
 import { nearestRank, type SelfTestProps } from '@fedfleet/proto';
 import { AgentError } from '../errors.js';
+import { inputLength } from './model-input.js';
 import type { LoadedModel, SelfTestExample } from './types.js';
 
 /** Accuracy below this multiple of chance (1 / numClasses) fails the self-test: the model is not doing its job. */
@@ -79,8 +80,7 @@ export interface PairedSelfTest {
 export async function runPairedSelfTest(
   challenger: LoadedModel, champion: LoadedModel | undefined, examples: readonly SelfTestExample[], clock: () => number,
 ): Promise<PairedSelfTest> {
-  const { input } = challenger.manifest;
-  const probe = examples.length > 0 ? examples : [{ x: new Float32Array(input.shape.reduce((a, b) => a * b, 1)), label: -1 }];
+  const probe = examples.length > 0 ? examples : [{ x: new Float32Array(inputLength(challenger.manifest)), label: -1 }];
   const next = new Measurement(challenger, probe.length);
   let baseline: Measurement | undefined = champion && examples.length > 0 ? new Measurement(champion, probe.length) : undefined;
   let baselineError: AgentError | undefined;
@@ -107,11 +107,6 @@ async function runChampion(
   } catch (error) {
     return { baselineError: error as AgentError };
   }
-}
-
-/** The self-test of one model alone ({@link runPairedSelfTest} without a champion). */
-export async function runSelfTest(model: LoadedModel, examples: readonly SelfTestExample[], clock: () => number): Promise<SelfTestProps> {
-  return (await runPairedSelfTest(model, undefined, examples, clock)).selfTest;
 }
 
 /** Why a measured self-test is not good enough to serve, or undefined. */

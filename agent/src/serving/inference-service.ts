@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AGENT_ERROR_CODES, AgentError, isAgentError } from '../errors.js';
+import { AgentError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { checkModelInput } from '../model-store/model-input.js';
 import type { LoadedModel, Prediction } from '../model-store/types.js';
@@ -31,18 +31,6 @@ export interface InferenceServiceOptions {
   /** Challenger runs waiting behind the answers; beyond it an input is not shadowed (counted). Default 256. */
   maxPendingShadowRuns?: number;
   log?: Logger;
-}
-
-/** Refuses an input the model cannot take, before anything runs or is counted; `index` names it in a batch. */
-function checkInput(model: LoadedModel, input: Float32Array, index?: number): void {
-  try {
-    checkModelInput(model.manifest, input);
-  } catch (error) {
-    if (index === undefined || !isAgentError(error)) throw error;
-    const registryPrefix = `${AGENT_ERROR_CODES[error.code]}: `;
-    const detail = error.message.startsWith(registryPrefix) ? error.message.slice(registryPrefix.length) : error.message;
-    throw new AgentError(error.code, `inputs[${index}]: ${detail}`);
-  }
 }
 
 /**
@@ -84,14 +72,15 @@ export class InferenceService {
    */
   async predict(input: Float32Array, options: { requestId?: string } = {}): Promise<ServedPrediction> {
     const model = this.requireModel();
-    checkInput(model, input);
+    // Refused before anything runs or is counted.
+    checkModelInput(model.manifest, input);
     return this.run(model, input, options.requestId ?? randomUUID());
   }
 
   /** Classifies several inputs with one version; every input is checked before any runs, so a bad one changes nothing. */
   async predictBatch(inputs: readonly Float32Array[]): Promise<ServedPrediction[]> {
     const model = this.requireModel();
-    inputs.forEach((input, index) => checkInput(model, input, index));
+    inputs.forEach((input, index) => checkModelInput(model.manifest, input, `inputs[${index}]: `));
     const answers: ServedPrediction[] = [];
     for (const input of inputs) answers.push(await this.run(model, input, randomUUID()));
     return answers;

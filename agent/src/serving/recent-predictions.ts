@@ -30,10 +30,6 @@ export class RecentPredictions {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   add(requestId: string, prediction: RecentPrediction): void {
     this.entries.delete(requestId);
     this.entries.set(requestId, prediction);

@@ -6,6 +6,7 @@
  * time per tier so it never holds the database for long. Reads flush first, so an API caller sees what the hub
  * has received.
  */
+import { DEFAULT_CONFIG } from '../config.js';
 import type { HubLogger } from '../logger.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { SqliteDatabase } from '../store/database.js';
@@ -32,9 +33,9 @@ export interface TelemetryIngestOptions {
   log: HubLogger;
   /** Raw samples older than this are pruned. */
   retentionHours: number;
-  /** Minute rollups older than this are pruned. Default 30. */
+  /** Minute rollups older than this are pruned. Default: the config's `telemetryMinuteRetentionDays` (30). */
   minuteRetentionDays?: number;
-  /** Hour rollups older than this are pruned. Default 365. */
+  /** Hour rollups older than this are pruned. Default: the config's `telemetryHourRetentionDays` (365). */
   hourRetentionDays?: number;
   /** Samples per transaction; reaching it flushes at once. Default 500. */
   batchSize?: number;
@@ -83,8 +84,8 @@ export function createTelemetryIngest(options: TelemetryIngestOptions): Telemetr
   const pruneBatchBlocks = options.pruneBatchBlocks ?? 200;
   const retention: RetentionMs = {
     raw: options.retentionHours * 3_600_000,
-    minute: (options.minuteRetentionDays ?? 30) * DAY_MS,
-    hour: (options.hourRetentionDays ?? 365) * DAY_MS,
+    minute: (options.minuteRetentionDays ?? DEFAULT_CONFIG.telemetryMinuteRetentionDays) * DAY_MS,
+    hour: (options.hourRetentionDays ?? DEFAULT_CONFIG.telemetryHourRetentionDays) * DAY_MS,
   };
   const retentionOf = [retention.raw, retention.minute, retention.hour];
   const history = createTelemetryHistory({ db });

@@ -2,7 +2,7 @@
  * The hub's own metrics, created once per hub and decorated on it as `hub.metrics`. Names and labels are the
  * scrape contract (hub/docs/metrics.md): a rename breaks dashboards, so add, never rename.
  */
-import { createMetricsRegistry, type Counter, type Histogram, type MetricsRegistry, type MetricsRegistryOptions } from './metrics-registry.js';
+import { createMetricsRegistry, type Counter, type Histogram, type MetricsRegistry } from './metrics-registry.js';
 
 /** Upper bounds (seconds) of message lag: sub-second is healthy, tens of seconds is a backlog. */
 const LAG_BUCKETS_SEC = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -47,8 +47,8 @@ export interface HubMetrics {
   readonly quantizationDuration: Histogram;
 }
 
-export function createHubMetrics(options: MetricsRegistryOptions = {}): HubMetrics {
-  const registry = createMetricsRegistry(options);
+export function createHubMetrics(): HubMetrics {
+  const registry = createMetricsRegistry();
   const kind = ['kind'];
   return {
     registry,

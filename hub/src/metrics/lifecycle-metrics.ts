@@ -35,6 +35,11 @@ export function observeLifecycles(events: HubEvents, metrics: HubMetrics): () =>
   const rounds = startTimes();
   const rollouts = startTimes();
   const quantizations = startTimes();
+  const quantizationEnded = (outcome: 'completed' | 'failed') => ({ jobId, at }: { jobId: string; at: string }) => {
+    metrics.quantizationJobs.inc({ event: outcome });
+    const seconds = quantizations.end(jobId, at);
+    if (seconds !== undefined) metrics.quantizationDuration.observe({ outcome }, seconds);
+  };
 
   const offs = [
     events.on('round.state', ({ roundId, state, at }) => {
@@ -55,16 +60,8 @@ export function observeLifecycles(events: HubEvents, metrics: HubMetrics): () =>
       quantizations.start(jobId, at);
       metrics.quantizationJobs.inc({ event: 'started' });
     }),
-    events.on('quantization.completed', ({ jobId, at }) => {
-      metrics.quantizationJobs.inc({ event: 'completed' });
-      const seconds = quantizations.end(jobId, at);
-      if (seconds !== undefined) metrics.quantizationDuration.observe({ outcome: 'completed' }, seconds);
-    }),
-    events.on('quantization.failed', ({ jobId, at }) => {
-      metrics.quantizationJobs.inc({ event: 'failed' });
-      const seconds = quantizations.end(jobId, at);
-      if (seconds !== undefined) metrics.quantizationDuration.observe({ outcome: 'failed' }, seconds);
-    }),
+    events.on('quantization.completed', quantizationEnded('completed')),
+    events.on('quantization.failed', quantizationEnded('failed')),
   ];
   return () => offs.forEach((off) => off());
 }

@@ -43,11 +43,6 @@ export interface MetricsRegistry {
   readonly contentType: string;
 }
 
-export interface MetricsRegistryOptions {
-  /** Add Node's process metrics (`process_cpu_seconds_total`, `nodejs_heap_size_used_bytes`, …). Default true. */
-  processMetrics?: boolean;
-}
-
 /**
  * Node's process metrics live in one registry per process, shared by every hub in it: they describe the process, and
  * prom-client starts an event-loop monitor and a GC observer per `collectDefaultMetrics` call that nothing stops, so
@@ -69,9 +64,10 @@ function labelKey(labels: MetricLabels): string {
     .join('\u0000');
 }
 
-export function createMetricsRegistry(options: MetricsRegistryOptions = {}): MetricsRegistry {
+/** A registry whose exposition includes Node's process metrics (`process_cpu_seconds_total`, …). */
+export function createMetricsRegistry(): MetricsRegistry {
   const prom = new Registry();
-  const processMetrics = (options.processMetrics ?? true) ? sharedProcessRegistry() : undefined;
+  const processMetrics = sharedProcessRegistry();
   const counters = new Map<string, Counter>();
   const histograms = new Map<string, Histogram>();
 
@@ -120,7 +116,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions = {}): Met
     },
     // prom-client writes NaN as `Nan` (the event-loop stats before the first sample); the format's token is `NaN`.
     async render() {
-      const text = (await prom.metrics()) + (processMetrics ? `\n${await processMetrics.metrics()}` : '');
+      const text = `${await prom.metrics()}\n${await processMetrics.metrics()}`;
       return text.replace(/ Nan$/gm, ' NaN');
     },
   };

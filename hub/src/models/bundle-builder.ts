@@ -14,8 +14,8 @@ import { HubError } from '../errors.js';
 import type { BlobStore } from '../store/blobs.js';
 import { int8TfliteProfile, tfjsProfile, type MinProfile } from './bundle-profile.js';
 import type { ModelRegistry, ModelRecord, VersionRecord } from './model-registry.js';
-import { modelRefOf } from './model-ref.js';
-import type { TfliteExporter } from './tflite-export.js';
+import { int8TfliteRefOf, modelRefOf } from './model-ref.js';
+import { safeFileStem, type TfliteExporter } from './tflite-export.js';
 
 /** Media type of a bundle file (fleet.proto ModelBundle). */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.fedfleet.bundle';
@@ -46,7 +46,7 @@ export interface BundleBuilderOptions {
 
 /** A download file name: `<model>-v<N>-<format>-<encoding>.bundle`, the model name made safe for headers and disks. */
 export function bundleFileName(modelName: string, version: number, target: BundleTarget): string {
-  return `${modelName.replace(/[^A-Za-z0-9._-]/g, '_')}-v${version}-${target.format}-${target.encoding}.bundle`;
+  return `${safeFileStem(modelName)}-v${version}-${target.format}-${target.encoding}.bundle`;
 }
 
 export class BundleBuilder {
@@ -120,7 +120,7 @@ export class BundleBuilder {
       const exported = await this.options.tflite.export(version, model.name, 'int8');
       const bytes = await blobs.get(exported.sha256);
       if (!bytes) throw new HubError('HUB_ERR_ARTIFACT_NOT_FOUND', { message: `int8 .tflite ${exported.sha256} of ${label} is missing` });
-      payload = { ...(await modelRefOf(deps, versionId, 'int8', exported.sha256)), format: 'tflite' };
+      payload = await int8TfliteRefOf(deps, versionId, exported.sha256);
       minProfile = int8TfliteProfile(label, bytes);
     } else {
       payload = await modelRefOf(deps, versionId, target.encoding);

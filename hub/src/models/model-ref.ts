@@ -24,3 +24,8 @@ export async function modelRefOf(deps: ModelRefDeps, versionId: string, encoding
     chunkSize: MODEL_CHUNK_SIZE_BYTES, paramCount: version.paramCount, format: version.format,
   };
 }
+
+/** The ModelRef of a version's stored int8 .tflite (`sha256`: a quantization's artifact), run with the integer kernels. */
+export async function int8TfliteRefOf(deps: ModelRefDeps, versionId: string, sha256: string): Promise<ModelRefProps> {
+  return { ...(await modelRefOf(deps, versionId, 'int8', sha256)), format: 'tflite' };
+}

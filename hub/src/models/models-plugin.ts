@@ -19,10 +19,10 @@ export const modelsPlugin = fp(
   async (app) => {
     const models = new ModelRegistry(app.store, app.clock);
     app.decorate('models', models);
-    // `app.quantizations` is looked up per build: its plugin registers after this one.
+    // One exporter for downloads and bundles. `app.quantizations` is looked up per use: its plugin registers after this one.
     const tflite = new TfliteExporter({ models, blobs: app.store.blobs, quantizations: () => app.quantizations });
     app.decorate('bundles', new BundleBuilder({ models, blobs: app.store.blobs, tflite, identity: app.identity, clock: app.clock }));
-    await app.register(modelRoutes);
+    await app.register(modelRoutes, { tflite });
     await app.register(bundleRoutes);
   },
   { name: 'fedfleet-models', dependencies: ['fedfleet-store', 'fedfleet-audit', 'fedfleet-auth'] },

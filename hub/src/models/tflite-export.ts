@@ -54,10 +54,14 @@ export interface TfliteExporterOptions {
   encodeFloat?: (model: FloatModel, options: { description: string }) => Uint8Array;
 }
 
-/** A download file name: the model name with anything a header or a file system might choke on replaced. */
+/** A model name as a download file name's stem: anything a header or a file system might choke on replaced. */
+export function safeFileStem(modelName: string): string {
+  return modelName.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** A download file name: `<model>-v<N>.tflite`, `<model>-v<N>-int8.tflite`. */
 export function tfliteFileName(modelName: string, version: number, encoding: Encoding): string {
-  const safe = modelName.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `${safe}-v${version}${encoding === 'int8' ? '-int8' : ''}.tflite`;
+  return `${safeFileStem(modelName)}-v${version}${encoding === 'int8' ? '-int8' : ''}.tflite`;
 }
 
 export class TfliteExporter {

@@ -4,7 +4,9 @@
  * run the float model (not `int8Only`: it would need the int8 model this job is about to build), and no round or
  * other calibration holds it. Only the statistics come back; no example leaves a device.
  */
+import { randomUUID } from 'node:crypto';
 import type { CommandProps, ModelRefProps } from '@fedfleet/proto';
+import type { DeviceCommands } from '../commands/device-commands.js';
 import { HubError } from '../errors.js';
 import type { DeviceRecord, DeviceRepo } from '../fleet/device-repo.js';
 import { parseSelector } from '../fleet/label-selector.js';
@@ -57,6 +59,17 @@ export function sampleDevices(eligible: DeviceRecord[], maxDevices: number | nul
   const { selected } = selectParticipants(eligible, { clients: maxDevices, overSelect: 1, seed, roundNumber: 0 });
   const byId = new Map(eligible.map((d) => [d.id, d]));
   return selected.map((id) => byId.get(id)!);
+}
+
+/**
+ * After the transaction that marked `cancelled` the devices a job still waited for (calibrating or evaluating): the
+ * job's commands settled, and each of those devices told to stop.
+ */
+export function cancelAsked(
+  commands: Pick<DeviceCommands, 'settleAll' | 'notify'>, jobId: string, asked: readonly { deviceId: string; commandId: string }[], reason: string,
+): void {
+  commands.settleAll(QUANTIZE_OWNER, jobId);
+  for (const d of asked) void commands.notify(d.deviceId, { commandId: randomUUID(), cancel: { targetCommandId: d.commandId, reason } });
 }
 
 /** The CalibrateTask of one device: the same for every send of its command id (first send, re-sends on reconnect). */

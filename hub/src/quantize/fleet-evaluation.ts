@@ -15,12 +15,12 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { DeviceCommands, ReplyHandler } from '../commands/device-commands.js';
 import type { HubEvents } from '../events/hub-events.js';
 import type { HubLogger } from '../logger.js';
-import { modelRefOf, type ModelRefDeps } from '../models/model-ref.js';
+import { int8TfliteRefOf, type ModelRefDeps } from '../models/model-ref.js';
 import { checkEvalResult } from '../rounds/eval-result-check.js';
 import type { Store } from '../store/store.js';
 import { endedWithout } from './calibration-replies.js';
 import type { FleetEvalRepo } from './fleet-eval-repo.js';
-import { idleDevices, QUANTIZE_OWNER, sampleDevices, type CalibratorDeps } from './fleet-calibration.js';
+import { cancelAsked, idleDevices, QUANTIZE_OWNER, sampleDevices, type CalibratorDeps } from './fleet-calibration.js';
 import type { QuantizationRecord, QuantizationRepo } from './quantization-repo.js';
 import './quantization-events.js';
 
@@ -51,8 +51,8 @@ export class FleetEvaluation {
   constructor(private readonly deps: FleetEvaluationDeps) {}
 
   /** The EvalTask's model: the job's stored int8 .tflite, addressed by its sha256. */
-  async modelOf(job: QuantizationRecord, artifact: { sha256: string; format: string }): Promise<ModelRefProps> {
-    return { ...(await modelRefOf(this.deps, job.versionId, 'int8', artifact.sha256)), format: artifact.format };
+  modelOf(job: QuantizationRecord, sha256: string): Promise<ModelRefProps> {
+    return int8TfliteRefOf(this.deps, job.versionId, sha256);
   }
 
   /**
@@ -140,8 +140,7 @@ export class FleetEvaluation {
       return asked;
     });
     if (!pending) return;
-    commands.settleAll(QUANTIZE_OWNER, jobId);
-    for (const d of pending) void commands.notify(d.deviceId, { commandId: randomUUID(), cancel: { targetCommandId: d.commandId, reason } });
+    cancelAsked(commands, jobId, pending, reason);
     this.announce(jobId);
   }
 

@@ -26,7 +26,7 @@ import type { Store } from '../store/store.js';
 import { quantizableModel } from './quantizable-model.js';
 import { createCalibrationReplies, type CalibrationAnswer } from './calibration-replies.js';
 import { collectDatasetStats } from './dataset-calibration.js';
-import { calibrateCommand, pickCalibrators, QUANTIZE_OWNER, type CalibratorDeps } from './fleet-calibration.js';
+import { calibrateCommand, cancelAsked, pickCalibrators, QUANTIZE_OWNER, type CalibratorDeps } from './fleet-calibration.js';
 import { createFleetEvalRepo, type EvalDeviceRecord, type FleetEvalRepo } from './fleet-eval-repo.js';
 import { FleetEvaluation, type EvalStart } from './fleet-evaluation.js';
 import { buildInt8Tflite } from './int8-build.js';
@@ -238,9 +238,8 @@ export class QuantizationJobs {
       const built = buildInt8Tflite(rt.model, statistics, {
         percentile: job.percentile, bins: job.histogramBins, description: `fedfleet ${rt.modelName} v${job.version} int8 (${job.calibration} calibration, job ${jobId})`,
       });
-      const stored = await this.deps.store.blobs.put(built.tflite, TFLITE_MEDIA_TYPE);
-      const artifact = { sha256: stored.sha256, sizeBytes: stored.sizeBytes, format: 'tflite' as const };
-      const model = job.evaluate ? await this.evaluation.modelOf(job, artifact) : undefined;
+      const artifact = await this.deps.store.blobs.put(built.tflite, TFLITE_MEDIA_TYPE);
+      const model = job.evaluate ? await this.evaluation.modelOf(job, artifact.sha256) : undefined;
       if (!building()) return;
       const nowMs = this.deps.clock.now();
       // Devices are picked in the transaction that moves the job on: nothing can take them between pick and insert.
@@ -304,10 +303,7 @@ export class QuantizationJobs {
       move(nowMs);
       return asked;
     });
-    this.deps.commands.settleAll(QUANTIZE_OWNER, jobId);
-    for (const d of pending) {
-      void this.deps.commands.notify(d.deviceId, { commandId: randomUUID(), cancel: { targetCommandId: d.commandId, reason } });
-    }
+    cancelAsked(this.deps.commands, jobId, pending, reason);
   }
 
   private progress(job: QuantizationRecord) {

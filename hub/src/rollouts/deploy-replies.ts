@@ -31,21 +31,18 @@ export interface DeployRepliesDeps {
 
 const BUSY = 'AGENT_ERR_BUSY';
 
-export function selfTestOf(p: SelfTestProps | null | undefined): SelfTestRecord | null {
+function selfTestOf(p: SelfTestProps | null | undefined): SelfTestRecord | null {
   if (!p) return null;
   return { examples: Number(p.examples ?? 0), accuracy: Number(p.accuracy ?? 0), p50Ms: Number(p.p50Ms ?? 0), p95Ms: Number(p.p95Ms ?? 0) };
 }
 
-export function shadowOf(p: ShadowStatsProps | null | undefined): ShadowRecord | null {
+function shadowOf(p: ShadowStatsProps | null | undefined): ShadowRecord | null {
   if (!p) return null;
   return {
     inferences: Number(p.inferences ?? 0), agreements: Number(p.agreements ?? 0), labelled: Number(p.labelled ?? 0),
     championCorrect: Number(p.championCorrect ?? 0), challengerCorrect: Number(p.challengerCorrect ?? 0),
   };
 }
-
-const detailOf = (code: string | null | undefined, reason: string | null | undefined, fallback: string) =>
-  [code, reason].filter(Boolean).join(': ') || fallback;
 
 export interface DeployReplies {
   /** The commands capability's reply handler for owner `rollouts`. */
@@ -130,7 +127,7 @@ export function createDeployReplies(deps: DeployRepliesDeps): DeployReplies {
       case ResultCode.RESULT_CODE_FAILED:
       case ResultCode.RESULT_CODE_CANCELLED:
         if (result.errorCode === BUSY) return engine.retryLater(rollout, target, 'device busy: asked again later');
-        return failed(target, result.errorCode || 'AGENT_ERR_UNKNOWN', detailOf(null, result.reason, 'the device ended the command'));
+        return failed(target, result.errorCode || 'AGENT_ERR_UNKNOWN', result.reason || 'the device ended the command');
       case ResultCode.RESULT_CODE_DONE: {
         // A shadow deploy is done once the challenger runs; its SHADOWING reports keep coming on the same command.
         if (target.mode === 'shadow') return;
@@ -168,7 +165,7 @@ export function createDeployReplies(deps: DeployRepliesDeps): DeployReplies {
     }
     if (code === BUSY) return engine.retryLater(rollout, target, target.reason ?? 'rollback');
     deps.log.warn({ rolloutId: rollout.id, deviceId: target.deviceId, code, reason }, 'rollback failed on the device');
-    failed(target, code || 'AGENT_ERR_UNKNOWN', `rollback failed: ${detailOf(null, reason, 'failed on the device')}`);
+    failed(target, code || 'AGENT_ERR_UNKNOWN', `rollback failed: ${reason || 'failed on the device'}`);
   }
 
   const onReply: ReplyHandler = (reply, sent) => {

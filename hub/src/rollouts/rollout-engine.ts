@@ -106,7 +106,7 @@ export class RolloutEngine {
     const { transitions, clock } = this.deps;
     const delayMs = Math.min(MAX_RETRY_DELAY_MS, FIRST_RETRY_DELAY_MS * 2 ** Math.max(0, target.attempts - 1));
     transitions.commit(() => {
-      this.deps.transitions.queue(() => void this.deps.commands.settle(target.commandId ?? ''));
+      this.settleCommand(target);
       const patch = { commandId: null, reason, retryAtMs: clock.now() + delayMs };
       if (target.commandKind === 'rollback') this.deps.repo.patchTarget(rollout.id, target.deviceId, patch, clock.now());
       else transitions.moveTarget(target, 'pending', patch);
@@ -121,7 +121,6 @@ export class RolloutEngine {
       const rollout = repo.rollout(rolloutId);
       if (!rollout || isRolloutFinished(rollout.state)) return;
       transitions.moveRollout(rolloutId, 'aborted', { failure, actor });
-      for (const wave of repo.waves(rolloutId)) if (wave.state !== 'passed' && wave.state !== 'aborted') transitions.moveWave(wave, 'aborted');
       const aborted = repo.rollout(rolloutId)!;
       for (const target of repo.targets(rolloutId)) this.abortTarget(aborted, target, failure);
     });
@@ -200,8 +199,7 @@ export class RolloutEngine {
   }
 
   private startWave(rollout: RolloutRecord, wave: WaveRecord, targets: TargetRecord[]): void {
-    const shadow = rollout.config.waves[wave.wave - 1]!.shadow;
-    const soakSec = rollout.config.waves[wave.wave - 1]!.soakSec;
+    const { shadow, soakSec } = rollout.config.waves[wave.wave - 1]!;
     this.deps.transitions.commit(() => {
       if (shadow) this.deps.transitions.moveWave(wave, 'shadowing', { soakEndsAtMs: this.deps.clock.now() + soakSec * 1000 });
       else this.deps.transitions.moveWave(wave, 'deploying');

@@ -172,6 +172,7 @@ export function createRolloutRepo(db: SqliteDatabase) {
       updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     rollout: db.prepare<[string], RolloutRow>('SELECT * FROM rollouts WHERE id = ?'),
     list: db.prepare<[number], RolloutRow>('SELECT * FROM rollouts ORDER BY created_at_ms DESC, rowid DESC LIMIT ?'),
+    listInState: db.prepare<[string, number], RolloutRow>('SELECT * FROM rollouts WHERE state = ? ORDER BY created_at_ms DESC, rowid DESC LIMIT ?'),
     inStates: db.prepare<[string, string, string], RolloutRow>('SELECT * FROM rollouts WHERE state IN (?, ?, ?) ORDER BY created_at_ms, rowid'),
     ofModel: db.prepare<[string], RolloutRow>('SELECT * FROM rollouts WHERE model_id = ? ORDER BY created_at_ms, rowid'),
     setRollout: db.prepare(`UPDATE rollouts SET state = ?, current_wave = ?, error_code = ?, reason = ?, updated_at_ms = ?,
@@ -218,7 +219,8 @@ export function createRolloutRepo(db: SqliteDatabase) {
       q.insertTarget.run(t.rolloutId, t.deviceId, t.wave, t.position, t.mode, t.state, t.verdict, t.errorCode, t.reason, nowMs);
     },
     rollout,
-    list: (limit: number): RolloutRecord[] => q.list.all(limit).map(toRollout),
+    /** The newest `limit` rollouts (in `state`, when given), newest first. */
+    list: (limit: number, state?: RolloutState): RolloutRecord[] => (state ? q.listInState.all(state, limit) : q.list.all(limit)).map(toRollout),
     /** Rollouts that may still act: running, paused, or completed (continuous deployment, rollbacks in flight). */
     live: (): RolloutRecord[] => q.inStates.all('running', 'paused', 'completed').map(toRollout),
     ofModel: (modelId: string): RolloutRecord[] => q.ofModel.all(modelId).map(toRollout),

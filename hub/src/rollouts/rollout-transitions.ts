@@ -10,7 +10,8 @@ import type { HubEvents } from '../events/hub-events.js';
 import type { Store } from '../store/store.js';
 import type { RolloutRecord, RolloutRepo, TargetFields, TargetRecord, WaveRecord } from './rollout-repo.js';
 import {
-  checkRolloutTransition, checkTargetTransition, checkWaveTransition, type RolloutState, type TargetState, type WaveState,
+  checkRolloutTransition, checkTargetTransition, checkWaveTransition, isRolloutFinished, type RolloutState, type TargetState,
+  type WaveState,
 } from './rollout-state.js';
 import { tallyOf } from './target-counts.js';
 import './rollout-events.js';
@@ -71,6 +72,10 @@ export class RolloutTransitions {
       this.queue(() => this.deps.events.emit('rollout.state', {
         rolloutId: id, state: to, currentWave, errorCode: failure?.code ?? null, reason: failure?.message ?? null, at,
       }));
+      // A rollout that ends other than completed ends its waves still open with it.
+      if (isRolloutFinished(to)) {
+        for (const wave of repo.waves(id)) if (wave.state !== 'passed' && wave.state !== 'aborted') this.moveWave(wave, 'aborted');
+      }
       return repo.rollout(id)!;
     });
   }
@@ -112,16 +117,7 @@ export class RolloutTransitions {
       checkTargetTransition(`${target.rolloutId}/${target.deviceId}`, current.state, to);
       const moved = repo.patchTarget(target.rolloutId, target.deviceId, { ...patch, state: to }, this.nowMs());
       if (current.state === to && current.errorCode === moved.errorCode && current.reason === moved.reason) return moved;
-      audit.record({
-        actor: 'hub', action: 'rollout.target', target: target.rolloutId,
-        details: { deviceId: target.deviceId, wave: moved.wave, from: current.state, to, errorCode: moved.errorCode, reason: moved.reason },
-      });
-      const { counts } = tallyOf(repo.tally(target.rolloutId));
-      const at = this.iso();
-      this.queue(() => this.deps.events.emit('rollout.target', {
-        rolloutId: target.rolloutId, deviceId: target.deviceId, wave: moved.wave, from: current.state, state: to,
-        errorCode: moved.errorCode, reason: moved.reason, counts, at,
-      }));
+      this.announceTarget(moved, current.state);
       return moved;
     });
   }
@@ -129,19 +125,25 @@ export class RolloutTransitions {
   /** Adds a target to a rollout after its creation (continuous deployment), audited and announced like a move. */
   addTarget(t: Parameters<RolloutRepo['insertTarget']>[0]): TargetRecord {
     return this.commit(() => {
-      const { repo, audit } = this.deps;
-      repo.insertTarget(t, this.nowMs());
-      audit.record({
-        actor: 'hub', action: 'rollout.target', target: t.rolloutId,
-        details: { deviceId: t.deviceId, wave: t.wave, from: null, to: t.state, errorCode: t.errorCode, reason: t.reason },
-      });
-      const { counts } = tallyOf(repo.tally(t.rolloutId));
-      const at = this.iso();
-      this.queue(() => this.deps.events.emit('rollout.target', {
-        rolloutId: t.rolloutId, deviceId: t.deviceId, wave: t.wave, from: null, state: t.state, errorCode: t.errorCode, reason: t.reason, counts, at,
-      }));
-      return repo.target(t.rolloutId, t.deviceId)!;
+      this.deps.repo.insertTarget(t, this.nowMs());
+      const added = this.deps.repo.target(t.rolloutId, t.deviceId)!;
+      this.announceTarget(added, null);
+      return added;
     });
+  }
+
+  /** Audits and (after the commit) announces the target's move from `from` to the state it now has. */
+  private announceTarget(t: TargetRecord, from: TargetState | null): void {
+    const { repo, audit } = this.deps;
+    audit.record({
+      actor: 'hub', action: 'rollout.target', target: t.rolloutId,
+      details: { deviceId: t.deviceId, wave: t.wave, from, to: t.state, errorCode: t.errorCode, reason: t.reason },
+    });
+    const { counts } = tallyOf(repo.tally(t.rolloutId));
+    const at = this.iso();
+    this.queue(() => this.deps.events.emit('rollout.target', {
+      rolloutId: t.rolloutId, deviceId: t.deviceId, wave: t.wave, from, state: t.state, errorCode: t.errorCode, reason: t.reason, counts, at,
+    }));
   }
 
   /** Queues an announcement for after the commit (emitted at once outside a transaction). */

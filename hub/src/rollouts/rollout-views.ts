@@ -17,7 +17,8 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export function rolloutView(deps: RolloutViewDeps, r: RolloutRecord, targets?: readonly TargetRecord[]): RolloutJson {
   const { repo, registry } = deps;
   const tally = repo.tally(r.id);
-  const ofWaves = targets ?? repo.targets(r.id);
+  // The targets only give the shadow waves their pooled counts: a listing of rollouts without one reads none.
+  const ofWaves = r.config.waves.some((w) => w.shadow) ? (targets ?? repo.targets(r.id)) : [];
   const waves: WaveJson[] = repo.waves(r.id).map((w) => {
     const config = r.config.waves[w.wave - 1];
     const { counts, healthy, failed } = tallyOf(tally, w.wave);

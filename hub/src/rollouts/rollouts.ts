@@ -195,9 +195,7 @@ export class Rollouts {
   }
 
   list(query: { state?: RolloutState; limit: number }): RolloutJson[] {
-    return this.repo.list(query.state ? 10_000 : query.limit)
-      .filter((r) => !query.state || r.state === query.state).slice(0, query.limit)
-      .map((r) => rolloutView(this.viewDeps(), r));
+    return this.repo.list(query.limit, query.state).map((r) => rolloutView(this.viewDeps(), r));
   }
 
   private viewDeps() {

@@ -18,18 +18,14 @@ export interface SupersedeDeps {
 }
 
 /** Whether `rollout` is older than `other` (created earlier; the store's order breaks ties). */
-export function isOlder(rollout: RolloutRecord, other: RolloutRecord, order: readonly RolloutRecord[]): boolean {
+function isOlder(rollout: RolloutRecord, other: RolloutRecord, order: readonly RolloutRecord[]): boolean {
   return order.findIndex((r) => r.id === rollout.id) < order.findIndex((r) => r.id === other.id);
 }
 
-/**
- * Applies the rule for `newer` on `deviceIds` (joins the caller's transaction). Returns the ids of older rollouts
- * that ended superseded.
- */
-export function supersedeOlder(deps: SupersedeDeps, newer: RolloutRecord, deviceIds: ReadonlySet<string>): string[] {
+/** Applies the rule for `newer` on `deviceIds` (joins the caller's transaction). */
+export function supersedeOlder(deps: SupersedeDeps, newer: RolloutRecord, deviceIds: ReadonlySet<string>): void {
   const { repo, transitions, engine } = deps;
   const ofModel = repo.ofModel(newer.modelId);
-  const ended: string[] = [];
   for (const older of ofModel) {
     if (older.id === newer.id || !isOlder(older, newer, ofModel)) continue;
     if (older.state === 'aborted' || older.state === 'superseded') continue;
@@ -46,10 +42,7 @@ export function supersedeOlder(deps: SupersedeDeps, newer: RolloutRecord, device
     if (!touched || older.state === 'completed') continue;
     if (repo.targets(older.id).some((t) => isUnsettled(t.state))) continue;
     transitions.moveRollout(older.id, 'superseded', { failure: { code: 'HUB_ERR_ROLLOUT_SUPERSEDED', message: reason } });
-    for (const wave of repo.waves(older.id)) if (wave.state !== 'passed' && wave.state !== 'aborted') transitions.moveWave(wave, 'aborted');
-    ended.push(older.id);
   }
-  return ended;
 }
 
 /** Whether a rollout of the same model newer than `rollout` targets the device (it owns the device now). */

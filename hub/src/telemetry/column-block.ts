@@ -11,7 +11,7 @@
  * [changed mask, unless the same as the previous row's], sint residual for each changed column. Masks are
  * ⌈columns / 8⌉ bytes, bit i = column i.
  */
-import { ByteReader, ByteWriter } from './varint.js';
+import { ByteReader, ByteWriter, unzigzag, zigzag } from './varint.js';
 
 /** 1: predict the previous value (gauges); 2: predict the previous value plus the previous delta (counters). */
 export type PredictionOrder = 1 | 2;
@@ -150,7 +150,7 @@ export class ColumnBlockWriter {
       }
     }
     const sameChanged = changed.every((byte, i) => byte === state.lastChanged[i]) ? 1 : 0;
-    writer.uint((dod >= 0 ? dod * 2 : -dod * 2 - 1) * 4 + sameChanged * 2 + presenceChanged);
+    writer.uint(zigzag(dod) * 4 + sameChanged * 2 + presenceChanged);
     if (presenceChanged) writer.bytes(presence);
     if (!sameChanged) writer.bytes(changed);
     state.lastChanged = changed;
@@ -178,9 +178,7 @@ export function decodeColumnBlock(bytes: Uint8Array, startMs: number, orders: re
   const rows: BlockRow[] = [];
   while (!reader.done) {
     const header = reader.uint();
-    const zigzag = Math.floor(header / 4);
-    const dod = zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
-    const deltaMs = state.lastAtDeltaMs + dod;
+    const deltaMs = state.lastAtDeltaMs + unzigzag(Math.floor(header / 4));
     state.lastAtMs += deltaMs;
     state.lastAtDeltaMs = deltaMs;
     if (header % 2 === 1) applyPresence(state, reader.bytes(maskBytes(columns)));

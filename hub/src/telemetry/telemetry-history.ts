@@ -12,13 +12,13 @@ import { TELEMETRY_METRICS } from './telemetry-metrics.js';
 const RAW_ORDERS = TELEMETRY_METRICS.map((metric) => metric.order);
 export const RAW_TIER = 0;
 export type TierNumber = 0 | 1 | 2;
+/** A raw block closes after this many samples (30 minutes at 10 s heartbeats)… */
+const RAW_BLOCK_ROWS = 180;
+/** …or once it spans this long. */
+const RAW_BLOCK_SPAN_MS = 30 * 60_000;
 
 export interface TelemetryHistoryOptions {
   db: SqliteDatabase;
-  /** A raw block closes after this many samples. Default 180 (30 minutes at 10 s heartbeats). */
-  rawBlockRows?: number;
-  /** …or once it spans this long. Default 30 minutes. */
-  rawBlockSpanMs?: number;
 }
 
 interface DeviceState {
@@ -48,8 +48,6 @@ export interface TelemetryHistory {
 
 export function createTelemetryHistory(options: TelemetryHistoryOptions): TelemetryHistory {
   const { db } = options;
-  const rawBlockRows = options.rawBlockRows ?? 180;
-  const rawBlockSpanMs = options.rawBlockSpanMs ?? 30 * 60_000;
   const states = new Map<string, DeviceState>();
   const dirty = new Set<DeviceState>();
 
@@ -97,15 +95,18 @@ export function createTelemetryHistory(options: TelemetryHistoryOptions): Teleme
     (finished ? insertFinished : upsertOpen).run(deviceId, RAW_TIER, raw.startMs, raw.lastAtMs, raw.rows, raw.toBytes());
   }
 
+  /** The last millisecond of the bucket starting at `bucketMs` (a rollup block's `end_ms`). */
+  const bucketEndMs = (spec: RollupTier, bucketMs: number) => bucketMs + spec.bucketMs - 1;
+
   function writeRollup(deviceId: string, series: RollupSeries): void {
     const { rows, bytes } = series.toBytes();
     if (series.startMs === undefined || series.lastBucketMs === undefined) return;
-    upsertOpen.run(deviceId, series.spec.tier, series.startMs, series.lastBucketMs + series.spec.bucketMs - 1, rows, bytes);
+    upsertOpen.run(deviceId, series.spec.tier, series.startMs, bucketEndMs(series.spec, series.lastBucketMs), rows, bytes);
   }
 
   /** A finished rollup block has no open bucket left; it is written once, complete. */
-  function writeFinished(deviceId: string, tier: number, block: ColumnBlockWriter): void {
-    insertFinished.run(deviceId, tier, block.startMs, block.lastAtMs + (tier === 1 ? MINUTE_TIER : HOUR_TIER).bucketMs - 1, block.rows, block.toBytes());
+  function writeFinished(deviceId: string, spec: RollupTier, block: ColumnBlockWriter): void {
+    insertFinished.run(deviceId, spec.tier, block.startMs, bucketEndMs(spec, block.lastAtMs), block.rows, block.toBytes());
   }
 
   return {
@@ -114,7 +115,7 @@ export function createTelemetryHistory(options: TelemetryHistoryOptions): Teleme
       if (atMs < state.lastAtMs) return false;
       state.lastAtMs = atMs;
       const raw = state.raw;
-      if (raw && (raw.rows >= rawBlockRows || raw.byteLength >= BLOCK_TARGET_BYTES || atMs >= raw.startMs + rawBlockSpanMs)) {
+      if (raw && (raw.rows >= RAW_BLOCK_ROWS || raw.byteLength >= BLOCK_TARGET_BYTES || atMs >= raw.startMs + RAW_BLOCK_SPAN_MS)) {
         writeRaw(deviceId, raw, true);
         state.raw = undefined;
       }
@@ -122,7 +123,7 @@ export function createTelemetryHistory(options: TelemetryHistoryOptions): Teleme
       state.raw.append(atMs, scaled);
       for (const series of [state.minute, state.hour]) {
         const finished = series.add(atMs, scaled);
-        if (finished) writeFinished(deviceId, series.spec.tier, finished);
+        if (finished) writeFinished(deviceId, series.spec, finished);
       }
       dirty.add(state);
       return true;
@@ -147,8 +148,10 @@ export function createTelemetryHistory(options: TelemetryHistoryOptions): Teleme
         // An open block that was just deleted must not be rewritten (resurrected) by the next sample.
         for (const state of states.values()) {
           if (tier === RAW_TIER && state.raw && state.raw.lastAtMs < beforeMs) state.raw = undefined;
-          if (tier === 1 && (state.minute.lastBucketMs ?? Infinity) + MINUTE_TIER.bucketMs <= beforeMs) state.minute = new RollupSeries(MINUTE_TIER);
-          if (tier === 2 && (state.hour.lastBucketMs ?? Infinity) + HOUR_TIER.bucketMs <= beforeMs) state.hour = new RollupSeries(HOUR_TIER);
+          for (const key of ['minute', 'hour'] as const) {
+            const { spec, lastBucketMs } = state[key];
+            if (spec.tier === tier && bucketEndMs(spec, lastBucketMs ?? Infinity) < beforeMs) state[key] = new RollupSeries(spec);
+          }
         }
       }
       return changes;

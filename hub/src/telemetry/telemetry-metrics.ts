@@ -43,8 +43,6 @@ export const TELEMETRY_METRICS: readonly MetricSpec[] = [
   { name: 'heartbeatSec', scale: 1000, order: 1 },
 ];
 
-export type TelemetryMetricName = NumericKey;
-
 export const TELEMETRY_METRIC_NAMES = TELEMETRY_METRICS.map((metric) => metric.name);
 
 /** Index of a metric's column in a raw block, or -1. */

@@ -3,6 +3,12 @@
  * either sign take one byte. Values must be safe integers (|v| < 2^53); the packed telemetry codec only writes
  * scaled integers, so that holds for every metric's documented range.
  */
+/** Zigzag mapping of a signed safe integer: 0, -1, 1, -2, … → 0, 1, 2, 3, … */
+export const zigzag = (value: number): number => (value >= 0 ? value * 2 : -value * 2 - 1);
+
+/** Reverse of {@link zigzag}. */
+export const unzigzag = (zigzagged: number): number => (zigzagged % 2 === 0 ? zigzagged / 2 : -(zigzagged + 1) / 2);
+
 export class ByteWriter {
   private buffer: Uint8Array;
   private length = 0;
@@ -25,9 +31,9 @@ export class ByteWriter {
     this.buffer[this.length++] = rest;
   }
 
-  /** Signed varint, zigzag-mapped: 0, -1, 1, -2, … → 0, 1, 2, 3, … */
+  /** Signed varint, zigzag-mapped. */
   sint(value: number): void {
-    this.uint(value >= 0 ? value * 2 : -value * 2 - 1);
+    this.uint(zigzag(value));
   }
 
   bytes(count: Uint8Array): void {
@@ -76,8 +82,7 @@ export class ByteReader {
   }
 
   sint(): number {
-    const zigzag = this.uint();
-    return zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
+    return unzigzag(this.uint());
   }
 
   bytes(count: number): Uint8Array {

@@ -12,8 +12,9 @@ import {
   type CommandProps, type DeployReportProps, type EnvelopeProps, type HardwareProfileProps, type ShadowStatsProps,
 } from '@fedfleet/proto';
 import type { Hub } from '../../src/build-hub.js';
+import { createManualClock } from '../../src/clock.js';
 import type { RolloutDetailJson } from '../../src/rollouts/schemas.js';
-import { BOARD, RawDevice, tinyDelta, waitFor, type Api } from '../rounds/round-helpers.js';
+import { BOARD, RawDevice, startRoundHub, tinyDelta, waitFor, type Api } from '../rounds/round-helpers.js';
 
 export interface DeviceScript {
   /** What a DeployModel does: install (default), never answer after DOWNLOADING, fail with a code, or refuse N times as busy first. */
@@ -197,6 +198,14 @@ export async function addTinyVersion(hub: Hub, modelId: string, parentVersionId:
   const weights = parent.weights.map((w, i) => ({ ...w, data: w.data.map((v, j) => v + delta[i]!.data[j]!) }));
   const version = await hub.models.addRoundVersion({ modelId, parentVersionId, weights });
   return version!.id;
+}
+
+/** A round hub on a manual clock, with version 2 (`v2`) of its tiny model to roll out. */
+export async function startRolloutHub() {
+  const clock = createManualClock();
+  const setup = await startRoundHub({ clock });
+  const v2 = await addTinyVersion(setup.testHub.hub, setup.model.modelId, setup.model.versionId);
+  return { ...setup, clock, v2 };
 }
 
 /** An enrolled scripted device serving `activeVersionId`, connected unless `connect: false`. */

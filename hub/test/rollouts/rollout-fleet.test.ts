@@ -5,20 +5,12 @@
  * that enrolls or is relabelled into a completed rollout's selector gets the version (continuous deployment).
  */
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '../../src/clock.js';
-import { addTinyVersion, createRollout, getRollout, scriptedDevice, targetOf, waitForRollout } from '../helpers/rollout-devices.js';
-import { importTinyModel, startRoundHub, waitFor } from '../rounds/round-helpers.js';
-
-async function setupFleet() {
-  const clock = createManualClock();
-  const setup = await startRoundHub({ clock });
-  const v2 = await addTinyVersion(setup.testHub.hub, setup.model.modelId, setup.model.versionId);
-  return { ...setup, clock, v2 };
-}
+import { createRollout, getRollout, scriptedDevice, startRolloutHub, targetOf, waitForRollout } from '../helpers/rollout-devices.js';
+import { importTinyModel, waitFor } from '../rounds/round-helpers.js';
 
 describe('a rollout over an imperfect fleet', () => {
   it('lets an offline device catch up when it returns, without holding its wave up', async () => {
-    const setup = await setupFleet();
+    const setup = await startRolloutHub();
     const { api, model, v2 } = setup;
     const online = [await scriptedDevice(setup, 'on-1', model.modelId, { active: model.versionId }), await scriptedDevice(setup, 'on-2', model.modelId, { active: model.versionId })];
     const away = await scriptedDevice(setup, 'away', model.modelId, { active: model.versionId, connect: false });
@@ -38,7 +30,7 @@ describe('a rollout over an imperfect fleet', () => {
   });
 
   it('times a stuck online device out without blocking its rollout or another one', async () => {
-    const setup = await setupFleet();
+    const setup = await startRolloutHub();
     const { api, model, clock, testHub } = setup;
     const other = await importTinyModel(api, 'other');
     const stuck = await scriptedDevice(setup, 'stuck', model.modelId, { active: model.versionId, script: { deploy: 'stuck' }, labels: { group: 'a' } });
@@ -67,7 +59,7 @@ describe('a rollout over an imperfect fleet', () => {
   });
 
   it('asks a busy device again later instead of failing it', async () => {
-    const setup = await setupFleet();
+    const setup = await startRolloutHub();
     const { api, model, clock, v2 } = setup;
     const busy = await scriptedDevice(setup, 'busy', model.modelId, { active: model.versionId, script: { deploy: { busy: 2 } } });
     await setup.online([busy.deviceId]);
@@ -82,7 +74,7 @@ describe('a rollout over an imperfect fleet', () => {
   });
 
   it('skips a device whose profile cannot run the bundle, and counts one already serving the version as healthy', async () => {
-    const setup = await setupFleet();
+    const setup = await startRolloutHub();
     const { api, model, v2 } = setup;
     const mcu = await scriptedDevice(setup, 'mcu', model.modelId, {
       profile: { kind: 'mcu-m4', ramBytes: 256 * 1024, flashBytes: 1024 * 1024, cpuMhz: 120, int8Only: true, canTrain: false, cores: 1, arch: 'armv7e-m' },
@@ -101,7 +93,7 @@ describe('a rollout over an imperfect fleet', () => {
   });
 
   it('deploys to devices that enroll or are relabelled into a completed rollout\'s selector (continuous deployment)', async () => {
-    const setup = await setupFleet();
+    const setup = await startRolloutHub();
     const { api, model, v2 } = setup;
     const created = await createRollout(api, { model: 'tiny', version: 2, selector: 'site=x' });
     expect(created.counts.total).toBe(0);

@@ -5,20 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DeployMode } from '@fedfleet/proto';
-import { createManualClock } from '../../src/clock.js';
-import { addTinyVersion, createRollout, scriptedDevice, targetOf, waitForRollout, type DeviceScript } from '../helpers/rollout-devices.js';
-import { startRoundHub, waitFor } from '../rounds/round-helpers.js';
+import { createRollout, scriptedDevice, startRolloutHub, targetOf, waitForRollout, type DeviceScript } from '../helpers/rollout-devices.js';
+import { waitFor } from '../rounds/round-helpers.js';
 
 async function fleet(scripts: DeviceScript[]) {
-  const clock = createManualClock();
-  const setup = await startRoundHub({ clock });
-  const { model, testHub } = setup;
-  const v2 = await addTinyVersion(testHub.hub, model.modelId, model.versionId);
+  const setup = await startRolloutHub();
+  const { model } = setup;
   const devices = [];
   // Waves take devices online first, then by id (random here): tests find a device's wave from the rollout.
   for (const [i, script] of scripts.entries()) devices.push(await scriptedDevice(setup, `d${i}`, model.modelId, { active: model.versionId, script }));
   await setup.online(devices.map((d) => d.deviceId));
-  return { ...setup, v2, devices, clock };
+  return { ...setup, devices };
 }
 
 describe('the health gate', () => {

@@ -3,20 +3,11 @@
  * recovered, healthy with no self-test to compare), or it stopped serving it while its wave soaked (failed).
  */
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '../../src/clock.js';
-import { addTinyVersion, createRollout, scriptedDevice, targetOf, waitForRollout } from '../helpers/rollout-devices.js';
-import { startRoundHub } from '../rounds/round-helpers.js';
-
-async function setupFleet() {
-  const clock = createManualClock();
-  const setup = await startRoundHub({ clock });
-  const v2 = await addTinyVersion(setup.testHub.hub, setup.model.modelId, setup.model.versionId);
-  return { ...setup, clock, v2 };
-}
+import { createRollout, scriptedDevice, startRolloutHub, targetOf, waitForRollout } from '../helpers/rollout-devices.js';
 
 describe('a rollout reconciled from Status', () => {
   it('recovers a lost ACTIVATED report: at once when the command ends DONE, else at the device timeout', async () => {
-    const setup = await setupFleet();
+    const setup = await startRolloutHub();
     const { api, model, clock } = setup;
     const noReport = await scriptedDevice(setup, 'no-report', model.modelId, { active: model.versionId, script: { lose: ['activated'] } });
     const silent = await scriptedDevice(setup, 'silent', model.modelId, { active: model.versionId, script: { lose: ['activated', 'done'] } });
@@ -33,7 +24,7 @@ describe('a rollout reconciled from Status', () => {
   });
 
   it('fails a device whose Status shows it stopped serving the version while its wave soaks', async () => {
-    const setup = await setupFleet();
+    const setup = await startRolloutHub();
     const { api, model } = setup;
     const device = await scriptedDevice(setup, 'fickle', model.modelId, { active: model.versionId });
     await setup.online([device.deviceId]);

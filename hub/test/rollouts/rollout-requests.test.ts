@@ -4,8 +4,7 @@
  * rollout changed — each an audited operator action.
  */
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '../../src/clock.js';
-import { addTinyVersion, createRollout, getRollout, scriptedDevice, targetOf, waitForRollout } from '../helpers/rollout-devices.js';
+import { addTinyVersion, createRollout, getRollout, scriptedDevice, startRolloutHub, targetOf, waitForRollout } from '../helpers/rollout-devices.js';
 import { startRoundHub } from '../rounds/round-helpers.js';
 
 type ErrorBody = { error: { code: string; message: string } };
@@ -64,10 +63,8 @@ describe('POST /v1/rollouts', () => {
 
 describe('pause, resume and abort', () => {
   it('pause holds the next wave back, resume continues, abort rolls every changed device back', async () => {
-    const clock = createManualClock();
-    const setup = await startRoundHub({ clock });
-    const { api, model, testHub } = setup;
-    const v2 = await addTinyVersion(testHub.hub, model.modelId, model.versionId);
+    const setup = await startRolloutHub();
+    const { api, model, clock, v2 } = setup;
     const devices = [];
     for (const name of ['a', 'b', 'c']) devices.push(await scriptedDevice(setup, name, model.modelId, { active: model.versionId }));
     await setup.online(devices.map((d) => d.deviceId));

@@ -3,7 +3,7 @@ import type { HubErrorCode } from '../../errors.js';
 import { CampaignRequestSchema } from '../../rounds/campaign-config.js';
 import { STRATEGY_NAMES } from '../../rounds/strategies/index.js';
 import type { CampaignDetailJson, CampaignJson, RoundJson } from '../../rounds/schemas.js';
-import { CLIENT_OPTIONS, parse, parsePositiveInteger } from '../args.js';
+import { CLIENT_OPTIONS, parse, parseFiniteNumber, parsePositiveInteger } from '../args.js';
 import { usageError } from '../cli-error.js';
 import { createHubClient, type HubClient } from '../hub-client.js';
 import { printJson, println, type CliIo } from '../io.js';
@@ -78,12 +78,6 @@ const OPTIONS = {
   'poll-ms': { type: 'string' },
 } as const;
 
-function number(text: string, what: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value)) throw usageError(`${what} must be a number, got ${JSON.stringify(text)}`);
-  return value;
-}
-
 /** The campaign's `quantize` from --quantize and --quantize-percentile; the hub checks the data set and the range. */
 function quantizeBody(calibrate: string | undefined, percentile: string | undefined): Record<string, unknown> | undefined {
   if (calibrate === undefined) {
@@ -91,7 +85,7 @@ function quantizeBody(calibrate: string | undefined, percentile: string | undefi
     return undefined;
   }
   if (!/^(fleet|dataset:.+)$/.test(calibrate)) throw usageError(`--quantize must be fleet or dataset:<name>, got ${JSON.stringify(calibrate)}`);
-  return { calibrate, ...(percentile === undefined ? {} : { percentile: number(percentile, '--quantize-percentile') }) };
+  return { calibrate, ...(percentile === undefined ? {} : { percentile: parseFiniteNumber(percentile, '--quantize-percentile') }) };
 }
 
 /** What became of the campaign's quantize ('' when it asked for none). */
@@ -127,20 +121,20 @@ export async function runRoundsCommand(argv: string[], io: CliIo): Promise<numbe
       if (values.rounds) body.rounds = parsePositiveInteger(values.rounds, '--rounds');
       if (values.clients) body.clients = parsePositiveInteger(values.clients, '--clients');
       if (values['min-clients']) body.minClients = parsePositiveInteger(values['min-clients'], '--min-clients');
-      if (values['over-select']) body.overSelect = number(values['over-select'], '--over-select');
+      if (values['over-select']) body.overSelect = parseFiniteNumber(values['over-select'], '--over-select');
       if (values.epochs) body.epochs = parsePositiveInteger(values.epochs, '--epochs');
       if (values.batch) body.batchSize = parsePositiveInteger(values.batch, '--batch');
-      if (values.lr) body.learningRate = number(values.lr, '--lr');
+      if (values.lr) body.learningRate = parseFiniteNumber(values.lr, '--lr');
       if (values.strategy) body.strategy = values.strategy;
       if (values['strategy-opt']) {
         body.strategyOptions = Object.fromEntries(values['strategy-opt'].split(',').map((pair) => {
           const [k, v] = pair.split('=');
           if (!k || v === undefined) throw usageError(`--strategy-opt wants k=v pairs, got ${JSON.stringify(pair)}`);
-          return [k.trim(), number(v, k)];
+          return [k.trim(), parseFiniteNumber(v, k)];
         }));
       }
       if (values.compression) body.compression = values.compression;
-      if (values['deadline-sec']) body.deadlineSec = number(values['deadline-sec'], '--deadline-sec');
+      if (values['deadline-sec']) body.deadlineSec = parseFiniteNumber(values['deadline-sec'], '--deadline-sec');
       if (values['max-examples']) body.maxExamples = parsePositiveInteger(values['max-examples'], '--max-examples');
       if (values.seed) body.seed = Number(values.seed);
       if (values['no-eval']) body.evaluate = false;

@@ -10,12 +10,17 @@ import {
   ArtifactQuerySchema, ModelCreateSchema, ModelCreatedSchema, ModelDetailSchema, ModelImportSchema, ModelParamsSchema,
   ModelSchema, VersionDetailSchema, VersionParamsSchema, VersionSchema,
 } from '../schemas.js';
-import { TfliteExporter } from '../tflite-export.js';
+import type { TfliteExporter } from '../tflite-export.js';
 
 /** Largest accepted import (model.json + base64 weights). */
 const IMPORT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 
-export const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export interface ModelRoutesOptions {
+  /** The models plugin's one exporter (the bundle builder uses it too), for `format=tflite` downloads. */
+  tflite: Pick<TfliteExporter, 'export'>;
+}
+
+export const modelRoutes: FastifyPluginAsyncTypebox<ModelRoutesOptions> = async (app, { tflite }) => {
   const { models, audit } = app;
 
   app.get('/v1/models', {
@@ -79,9 +84,6 @@ export const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { topologyJson } = await models.loadContent(version.id);
     return { ...version, lineage, mcuFit: mcuFitView(topologyJson) };
   });
-
-  // `app.quantizations` is looked up per request: its plugin registers after this one.
-  const tflite = new TfliteExporter({ models, blobs: app.store.blobs, quantizations: () => app.quantizations });
 
   app.get('/v1/models/:id/versions/:version/artifact', {
     schema: {

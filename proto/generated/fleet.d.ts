@@ -200,6 +200,9 @@ export namespace fedfleet {
             inferenceP95Ms?: (number|null);
             localAccuracy?: (number|null);
             heartbeatSec: number;
+            localAccuracyExamples: number;
+            inputStats?: (fedfleet.v1.InputHistogram.$Properties|null);
+            inputBaseline?: (fedfleet.v1.InputHistogram.$Properties|null);
             static create(properties: fedfleet.v1.Telemetry.$Shape): fedfleet.v1.Telemetry & fedfleet.v1.Telemetry.$Shape;
             static create(properties?: fedfleet.v1.Telemetry.$Properties): fedfleet.v1.Telemetry;
             static encode(message: fedfleet.v1.Telemetry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -234,9 +237,43 @@ export namespace fedfleet {
                 inferenceP95Ms?: (number|null);
                 localAccuracy?: (number|null);
                 heartbeatSec?: (number|null);
+                localAccuracyExamples?: (number|null);
+                inputStats?: (fedfleet.v1.InputHistogram.$Properties|null);
+                inputBaseline?: (fedfleet.v1.InputHistogram.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = fedfleet.v1.Telemetry.$Properties;
+        }
+
+        interface IInputHistogram extends fedfleet.v1.InputHistogram.$Properties {
+        }
+
+        class InputHistogram {
+            constructor(properties?: fedfleet.v1.InputHistogram.$Properties);
+            $unknowns?: Uint8Array[];
+            lo: number;
+            hi: number;
+            counts: number[];
+            examples: number;
+            static create(properties: fedfleet.v1.InputHistogram.$Shape): fedfleet.v1.InputHistogram & fedfleet.v1.InputHistogram.$Shape;
+            static create(properties?: fedfleet.v1.InputHistogram.$Properties): fedfleet.v1.InputHistogram;
+            static encode(message: fedfleet.v1.InputHistogram.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): fedfleet.v1.InputHistogram & fedfleet.v1.InputHistogram.$Shape;
+            static fromObject(object: { [k: string]: any }): fedfleet.v1.InputHistogram;
+            static toObject(message: fedfleet.v1.InputHistogram, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace InputHistogram {
+            interface $Properties {
+                lo?: (number|null);
+                hi?: (number|null);
+                counts?: (number[]|null);
+                examples?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = fedfleet.v1.InputHistogram.$Properties;
         }
 
         enum TensorEncoding {

@@ -1730,6 +1730,9 @@ export const fedfleet = $root.fedfleet = (() => {
              * @property {number|null} [inferenceP95Ms] Telemetry inferenceP95Ms
              * @property {number|null} [localAccuracy] Telemetry localAccuracy
              * @property {number|null} [heartbeatSec] Telemetry heartbeatSec
+             * @property {number|null} [localAccuracyExamples] Telemetry localAccuracyExamples
+             * @property {fedfleet.v1.InputHistogram.$Properties|null} [inputStats] Telemetry inputStats
+             * @property {fedfleet.v1.InputHistogram.$Properties|null} [inputBaseline] Telemetry inputBaseline
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1937,6 +1940,30 @@ export const fedfleet = $root.fedfleet = (() => {
              */
             Telemetry.prototype.heartbeatSec = 0;
 
+            /**
+             * Telemetry localAccuracyExamples.
+             * @member {number} localAccuracyExamples
+             * @memberof fedfleet.v1.Telemetry
+             * @instance
+             */
+            Telemetry.prototype.localAccuracyExamples = 0;
+
+            /**
+             * Telemetry inputStats.
+             * @member {fedfleet.v1.InputHistogram.$Properties|null|undefined} inputStats
+             * @memberof fedfleet.v1.Telemetry
+             * @instance
+             */
+            Telemetry.prototype.inputStats = null;
+
+            /**
+             * Telemetry inputBaseline.
+             * @member {fedfleet.v1.InputHistogram.$Properties|null|undefined} inputBaseline
+             * @memberof fedfleet.v1.Telemetry
+             * @instance
+             */
+            Telemetry.prototype.inputBaseline = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -2070,6 +2097,12 @@ export const fedfleet = $root.fedfleet = (() => {
                     writer.uint32(/* id 21, wireType 1 =*/169).double(message.localAccuracy);
                 if (message.heartbeatSec != null && $Object.hasOwnProperty.call(message, "heartbeatSec") && message.heartbeatSec !== 0)
                     writer.uint32(/* id 22, wireType 0 =*/176).uint32(message.heartbeatSec);
+                if (message.localAccuracyExamples != null && $Object.hasOwnProperty.call(message, "localAccuracyExamples") && message.localAccuracyExamples !== 0)
+                    writer.uint32(/* id 23, wireType 0 =*/184).uint32(message.localAccuracyExamples);
+                if (message.inputStats != null && $Object.hasOwnProperty.call(message, "inputStats"))
+                    $root.fedfleet.v1.InputHistogram.encode(message.inputStats, writer.uint32(/* id 24, wireType 2 =*/194).fork(), _depth + 1).ldelim();
+                if (message.inputBaseline != null && $Object.hasOwnProperty.call(message, "inputBaseline"))
+                    $root.fedfleet.v1.InputHistogram.encode(message.inputBaseline, writer.uint32(/* id 25, wireType 2 =*/202).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2294,6 +2327,27 @@ export const fedfleet = $root.fedfleet = (() => {
                                 delete message.heartbeatSec;
                             continue;
                         }
+                    case 23: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.localAccuracyExamples = value;
+                            else
+                                delete message.localAccuracyExamples;
+                            continue;
+                        }
+                    case 24: {
+                            if (wireType !== 2)
+                                break;
+                            message.inputStats = $root.fedfleet.v1.InputHistogram.decode(reader, reader.size(), $undefined, _depth + 1, message.inputStats);
+                            continue;
+                        }
+                    case 25: {
+                            if (wireType !== 2)
+                                break;
+                            message.inputBaseline = $root.fedfleet.v1.InputHistogram.decode(reader, reader.size(), $undefined, _depth + 1, message.inputBaseline);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -2442,6 +2496,19 @@ export const fedfleet = $root.fedfleet = (() => {
                 if (object.heartbeatSec != null)
                     if ($Number(object.heartbeatSec) !== 0)
                         message.heartbeatSec = object.heartbeatSec >>> 0;
+                if (object.localAccuracyExamples != null)
+                    if ($Number(object.localAccuracyExamples) !== 0)
+                        message.localAccuracyExamples = object.localAccuracyExamples >>> 0;
+                if (object.inputStats != null) {
+                    if (!$util.isObject(object.inputStats))
+                        throw $TypeError(".fedfleet.v1.Telemetry.inputStats: object expected");
+                    message.inputStats = $root.fedfleet.v1.InputHistogram.fromObject(object.inputStats, _depth + 1);
+                }
+                if (object.inputBaseline != null) {
+                    if (!$util.isObject(object.inputBaseline))
+                        throw $TypeError(".fedfleet.v1.Telemetry.inputBaseline: object expected");
+                    message.inputBaseline = $root.fedfleet.v1.InputHistogram.fromObject(object.inputBaseline, _depth + 1);
+                }
                 return message;
             };
 
@@ -2492,6 +2559,9 @@ export const fedfleet = $root.fedfleet = (() => {
                     } else
                         object.inferenceCount = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.heartbeatSec = 0;
+                    object.localAccuracyExamples = 0;
+                    object.inputStats = null;
+                    object.inputBaseline = null;
                 }
                 if (message.cpuPercent != null && $Object.hasOwnProperty.call(message, "cpuPercent"))
                     object.cpuPercent = options.json && !$isFinite(message.cpuPercent) ? $String(message.cpuPercent) : message.cpuPercent;
@@ -2577,6 +2647,12 @@ export const fedfleet = $root.fedfleet = (() => {
                     object.localAccuracy = options.json && !$isFinite(message.localAccuracy) ? $String(message.localAccuracy) : message.localAccuracy;
                 if (message.heartbeatSec != null && $Object.hasOwnProperty.call(message, "heartbeatSec"))
                     object.heartbeatSec = message.heartbeatSec;
+                if (message.localAccuracyExamples != null && $Object.hasOwnProperty.call(message, "localAccuracyExamples"))
+                    object.localAccuracyExamples = message.localAccuracyExamples;
+                if (message.inputStats != null && $Object.hasOwnProperty.call(message, "inputStats"))
+                    object.inputStats = $root.fedfleet.v1.InputHistogram.toObject(message.inputStats, options, _depth + 1);
+                if (message.inputBaseline != null && $Object.hasOwnProperty.call(message, "inputBaseline"))
+                    object.inputBaseline = $root.fedfleet.v1.InputHistogram.toObject(message.inputBaseline, options, _depth + 1);
                 return object;
             };
 
@@ -2606,6 +2682,352 @@ export const fedfleet = $root.fedfleet = (() => {
             };
 
             return Telemetry;
+        })();
+
+        v1.InputHistogram = (function() {
+
+            /**
+             * Properties of an InputHistogram.
+             * @typedef {Object} fedfleet.v1.InputHistogram.$Properties
+             * @property {number|null} [lo] InputHistogram lo
+             * @property {number|null} [hi] InputHistogram hi
+             * @property {Array.<number>|null} [counts] InputHistogram counts
+             * @property {number|null} [examples] InputHistogram examples
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an InputHistogram.
+             * @memberof fedfleet.v1
+             * @interface IInputHistogram
+             * @augments fedfleet.v1.InputHistogram.$Properties
+             * @deprecated Use fedfleet.v1.InputHistogram.$Properties instead.
+             */
+
+            /**
+             * Shape of an InputHistogram.
+             * @typedef {fedfleet.v1.InputHistogram.$Properties} fedfleet.v1.InputHistogram.$Shape
+             */
+
+            /**
+             * Constructs a new InputHistogram.
+             * @memberof fedfleet.v1
+             * @classdesc Represents an InputHistogram.
+             * @constructor
+             * @param {fedfleet.v1.InputHistogram.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const InputHistogram = function (properties) {
+                this.counts = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * InputHistogram lo.
+             * @member {number} lo
+             * @memberof fedfleet.v1.InputHistogram
+             * @instance
+             */
+            InputHistogram.prototype.lo = 0;
+
+            /**
+             * InputHistogram hi.
+             * @member {number} hi
+             * @memberof fedfleet.v1.InputHistogram
+             * @instance
+             */
+            InputHistogram.prototype.hi = 0;
+
+            /**
+             * InputHistogram counts.
+             * @member {Array.<number>} counts
+             * @memberof fedfleet.v1.InputHistogram
+             * @instance
+             */
+            InputHistogram.prototype.counts = $util.emptyArray;
+
+            /**
+             * InputHistogram examples.
+             * @member {number} examples
+             * @memberof fedfleet.v1.InputHistogram
+             * @instance
+             */
+            InputHistogram.prototype.examples = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new InputHistogram instance using the specified properties.
+             * @function create
+             * @memberof fedfleet.v1.InputHistogram
+             * @static
+             * @param {fedfleet.v1.InputHistogram.$Properties=} [properties] Properties to set
+             * @returns {fedfleet.v1.InputHistogram} InputHistogram instance
+             * @type {{
+             *   (properties: fedfleet.v1.InputHistogram.$Shape): fedfleet.v1.InputHistogram & fedfleet.v1.InputHistogram.$Shape;
+             *   (properties?: fedfleet.v1.InputHistogram.$Properties): fedfleet.v1.InputHistogram;
+             * }}
+             */
+            InputHistogram.create = function(properties) {
+                return new InputHistogram(properties);
+            };
+
+            /**
+             * Encodes the specified InputHistogram message. Does not implicitly {@link fedfleet.v1.InputHistogram.verify|verify} messages.
+             * @function encode
+             * @memberof fedfleet.v1.InputHistogram
+             * @static
+             * @param {fedfleet.v1.InputHistogram.$Properties} message InputHistogram message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            InputHistogram.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.lo != null && $Object.hasOwnProperty.call(message, "lo") && !$Object.is(message.lo, 0))
+                    writer.uint32(/* id 1, wireType 1 =*/9).double(message.lo);
+                if (message.hi != null && $Object.hasOwnProperty.call(message, "hi") && !$Object.is(message.hi, 0))
+                    writer.uint32(/* id 2, wireType 1 =*/17).double(message.hi);
+                if (message.counts != null && message.counts.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).uint64s(message.counts);
+                if (message.examples != null && $Object.hasOwnProperty.call(message, "examples") && (typeof message.examples === "object" ? message.examples.low || message.examples.high : message.examples !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.examples);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an InputHistogram message from the specified reader or buffer.
+             * @function decode
+             * @memberof fedfleet.v1.InputHistogram
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {fedfleet.v1.InputHistogram & fedfleet.v1.InputHistogram.$Shape} InputHistogram
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            InputHistogram.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.fedfleet.v1.InputHistogram();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.lo = value;
+                            else
+                                delete message.lo;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.hi = value;
+                            else
+                                delete message.hi;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType === 2) {
+                                if (!(message.counts && message.counts.length))
+                                    message.counts = [];
+                                reader.uint64s(message.counts);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.counts && message.counts.length))
+                                message.counts = [];
+                            message.counts.push(reader.uint64());
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.examples = value;
+                            else
+                                delete message.examples;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates an InputHistogram message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof fedfleet.v1.InputHistogram
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {fedfleet.v1.InputHistogram} InputHistogram
+             */
+            InputHistogram.fromObject = function (object, _depth) {
+                if (object instanceof $root.fedfleet.v1.InputHistogram)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".fedfleet.v1.InputHistogram: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.fedfleet.v1.InputHistogram();
+                if (object.lo != null)
+                    if (!$Object.is($Number(object.lo), 0))
+                        message.lo = $Number(object.lo);
+                if (object.hi != null)
+                    if (!$Object.is($Number(object.hi), 0))
+                        message.hi = $Number(object.hi);
+                if (object.counts) {
+                    if (!$Array.isArray(object.counts))
+                        throw $TypeError(".fedfleet.v1.InputHistogram.counts: array expected");
+                    message.counts = $Array(object.counts.length);
+                    for (let i = 0; i < object.counts.length; ++i)
+                        if ($util.Long)
+                            message.counts[i] = $util.Long.fromValue(object.counts[i], true);
+                        else if (typeof object.counts[i] === "string")
+                            message.counts[i] = $parseInt(object.counts[i], 10);
+                        else if (typeof object.counts[i] === "number")
+                            message.counts[i] = object.counts[i];
+                        else if (typeof object.counts[i] === "object")
+                            message.counts[i] = new $util.LongBits(object.counts[i].low >>> 0, object.counts[i].high >>> 0).toNumber(true);
+                }
+                if (object.examples != null)
+                    if (typeof object.examples === "object" ? object.examples.low || object.examples.high : $Number(object.examples) !== 0)
+                        if ($util.Long)
+                            message.examples = $util.Long.fromValue(object.examples, true);
+                        else if (typeof object.examples === "string")
+                            message.examples = $parseInt(object.examples, 10);
+                        else if (typeof object.examples === "number")
+                            message.examples = object.examples;
+                        else if (typeof object.examples === "object")
+                            message.examples = new $util.LongBits(object.examples.low >>> 0, object.examples.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an InputHistogram message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof fedfleet.v1.InputHistogram
+             * @static
+             * @param {fedfleet.v1.InputHistogram} message InputHistogram
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            InputHistogram.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.counts = [];
+                if (options.defaults) {
+                    object.lo = 0;
+                    object.hi = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.examples = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.examples = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.lo != null && $Object.hasOwnProperty.call(message, "lo"))
+                    object.lo = options.json && !$isFinite(message.lo) ? $String(message.lo) : message.lo;
+                if (message.hi != null && $Object.hasOwnProperty.call(message, "hi"))
+                    object.hi = options.json && !$isFinite(message.hi) ? $String(message.hi) : message.hi;
+                if (message.counts && message.counts.length) {
+                    object.counts = $Array(message.counts.length);
+                    for (let j = 0; j < message.counts.length; ++j)
+                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                            object.counts[j] = typeof message.counts[j] === "number" ? $BigInt(message.counts[j]) : $util.Long.fromBits(message.counts[j].low >>> 0, message.counts[j].high >>> 0, true).toBigInt();
+                        else if (typeof message.counts[j] === "number")
+                            object.counts[j] = options.longs === $String ? $String(message.counts[j]) : message.counts[j];
+                        else
+                            object.counts[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.counts[j]) : options.longs === $Number ? new $util.LongBits(message.counts[j].low >>> 0, message.counts[j].high >>> 0).toNumber(true) : message.counts[j];
+                }
+                if (message.examples != null && $Object.hasOwnProperty.call(message, "examples"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.examples = typeof message.examples === "number" ? $BigInt(message.examples) : $util.Long.fromBits(message.examples.low >>> 0, message.examples.high >>> 0, true).toBigInt();
+                    else if (typeof message.examples === "number")
+                        object.examples = options.longs === $String ? $String(message.examples) : message.examples;
+                    else
+                        object.examples = options.longs === $String ? $util.Long.prototype.toString.call(message.examples) : options.longs === $Number ? new $util.LongBits(message.examples.low >>> 0, message.examples.high >>> 0).toNumber(true) : message.examples;
+                return object;
+            };
+
+            /**
+             * Converts this InputHistogram to JSON.
+             * @function toJSON
+             * @memberof fedfleet.v1.InputHistogram
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            InputHistogram.prototype.toJSON = function() {
+                return InputHistogram.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for InputHistogram
+             * @function getTypeUrl
+             * @memberof fedfleet.v1.InputHistogram
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            InputHistogram.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/fedfleet.v1.InputHistogram";
+            };
+
+            return InputHistogram;
         })();
 
         /**

@@ -30,6 +30,7 @@ export const DeployPhase = v1.DeployPhase;
 export type EnvelopeProps = fedfleet.v1.Envelope.$Properties;
 export type StatusProps = fedfleet.v1.Status.$Properties;
 export type TelemetryProps = fedfleet.v1.Telemetry.$Properties;
+export type InputHistogramProps = fedfleet.v1.InputHistogram.$Properties;
 export type CommandProps = fedfleet.v1.Command.$Properties;
 export type CommandResultProps = fedfleet.v1.CommandResult.$Properties;
 export type ProgressProps = fedfleet.v1.Progress.$Properties;

@@ -1,9 +1,10 @@
 /**
  * The fleet evaluation of a job's int8 file in SQLite (migration 009): one row per device asked, and the summary a job
  * record carries — computed from those rows when the job is read, so an evaluation the hub stopped in the middle of
- * still shows what had come in. Accuracy and loss are weighted by each device's example count (Σ nₖ accₖ / Σ nₖ over
- * the devices that evaluated, as rounds weigh federated evaluation).
+ * still shows what had come in. Accuracy and loss are weighted by each device's example count, bounded as rounds bound
+ * federated evaluation (fleetEvalMetrics: no device's claim counts for more than capFactor × the median one).
  */
+import { fleetEvalMetrics, type EvalSample } from '../rounds/eval-result-check.js';
 import type { SqliteDatabase } from '../store/database.js';
 import type { EvalDeviceState, FleetEvalState } from './quantization-state.js';
 
@@ -49,11 +50,8 @@ export interface EvalDeviceRecord {
 export const FLEET_EVAL_COLUMNS = `
     (SELECT COUNT(*) FROM quantization_eval_devices e WHERE e.quantization_id = q.id) AS eval_asked,
     (SELECT COUNT(*) FROM quantization_eval_devices e WHERE e.quantization_id = q.id AND e.state = 'evaluated') AS eval_devices,
-    (SELECT COALESCE(SUM(e.example_count), 0) FROM quantization_eval_devices e WHERE e.quantization_id = q.id AND e.state = 'evaluated') AS eval_examples,
-    (SELECT SUM(e.example_count * e.accuracy) / SUM(e.example_count) FROM quantization_eval_devices e
-      WHERE e.quantization_id = q.id AND e.state = 'evaluated' AND e.example_count > 0) AS eval_accuracy,
-    (SELECT SUM(e.example_count * e.loss) / SUM(e.example_count) FROM quantization_eval_devices e
-      WHERE e.quantization_id = q.id AND e.state = 'evaluated' AND e.example_count > 0) AS eval_loss,
+    (SELECT json_group_array(json_array(e.example_count, e.accuracy, e.loss)) FROM quantization_eval_devices e
+      WHERE e.quantization_id = q.id AND e.state = 'evaluated') AS eval_results,
     (SELECT json_group_array(json_object('deviceId', e.device_id, 'code', e.reason_code, 'reason', e.reason) ORDER BY e.device_id)
       FROM quantization_eval_devices e WHERE e.quantization_id = q.id AND e.state = 'refused') AS eval_refused`;
 
@@ -63,10 +61,20 @@ export interface FleetEvalRow {
   eval_deadline_at_ms: number | null;
   eval_asked: number;
   eval_devices: number;
-  eval_examples: number;
-  eval_accuracy: number | null;
-  eval_loss: number | null;
+  /** JSON [[examples, accuracy, loss], …] of the devices that evaluated. */
+  eval_results: string | null;
   eval_refused: string | null;
+}
+
+/** The devices' results as weighed into the job's figure (fleetEvalMetrics: claims bounded by the median). */
+function evalSamples(json: string | null): EvalSample[] {
+  try {
+    const parsed: unknown = JSON.parse(json ?? '[]');
+    if (!Array.isArray(parsed)) return [];
+    return parsed.flatMap((r: unknown) => (Array.isArray(r) && r.every((v) => typeof v === 'number') ? [{ examples: r[0], accuracy: r[1], loss: r[2] }] : []));
+  } catch {
+    return [];
+  }
 }
 
 function refusals(json: string | null): EvalRefusal[] {
@@ -81,9 +89,10 @@ function refusals(json: string | null): EvalRefusal[] {
 /** The summary of a job row; undefined before its evaluation started (or when it does not evaluate). */
 export function fleetEvalOf(r: FleetEvalRow): FleetEvalSummary | undefined {
   if (r.eval_state === null) return undefined;
+  const fleet = fleetEvalMetrics(evalSamples(r.eval_results));
   return {
-    state: r.eval_state, devicesAsked: r.eval_asked, devices: r.eval_devices, examples: r.eval_examples,
-    accuracy: r.eval_accuracy, loss: r.eval_loss, refused: refusals(r.eval_refused),
+    state: r.eval_state, devicesAsked: r.eval_asked, devices: r.eval_devices, examples: fleet?.examples ?? 0,
+    accuracy: fleet?.accuracy ?? null, loss: fleet?.loss ?? null, refused: refusals(r.eval_refused),
     ...(r.eval_deadline_at_ms !== null ? { deadlineAt: new Date(r.eval_deadline_at_ms).toISOString() } : {}),
   };
 }

@@ -14,6 +14,7 @@ import type { HubLogger } from '../logger.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import type { Store } from '../store/store.js';
 import type { DeviceSelection } from './device-selection.js';
+import { fleetEvalMetrics } from './eval-result-check.js';
 import type { InFlight } from './in-flight.js';
 import type { RoundAggregation } from './round-aggregation.js';
 import type { RoundCommands } from './round-commands.js';
@@ -264,21 +265,22 @@ export class RoundLifecycle {
     this.deps.work.spawn(() => this.commit(roundId));
   }
 
-  /** Records the federated evaluation (Σ nₖ accₖ / Σ nₖ over the devices that answered), commits, moves the campaign on. */
+  /** Records the federated evaluation (the bounded weighted mean of fleetEvalMetrics over the devices that answered), commits, moves the campaign on. */
   private async commit(roundId: string): Promise<void> {
     const { rounds, store, registry, transitions, runtimes, tasks, clock, log, work } = this.deps;
     const round = rounds.round(roundId);
     if (!work.open || !round || (round.state !== 'evaluating' && round.state !== 'aggregating')) return;
     runtimes.clear(roundId);
-    const evaluated = rounds.participants(roundId).filter((p) => p.evalAccuracy !== null && (p.evalExamples ?? 0) > 0);
-    const n = evaluated.reduce((s, p) => s + p.evalExamples!, 0);
+    const evaluated = rounds.participants(roundId).flatMap((p) => (p.evalAccuracy !== null && p.evalLoss !== null && p.evalExamples !== null
+      ? [{ examples: p.evalExamples, accuracy: p.evalAccuracy, loss: p.evalLoss }] : []));
+    const fleet = fleetEvalMetrics(evaluated, rounds.campaign(round.campaignId)?.config.weightCapFactor);
     const nowMs = clock.now();
     const metrics: RoundMetrics = { ...round.metrics, durationMs: nowMs - round.createdAtMs };
-    if (n > 0) {
-      metrics.accuracy = evaluated.reduce((s, p) => s + p.evalExamples! * p.evalAccuracy!, 0) / n;
-      metrics.loss = evaluated.reduce((s, p) => s + p.evalExamples! * p.evalLoss!, 0) / n;
-      metrics.evalExamples = n;
-      metrics.evalDevices = evaluated.length;
+    if (fleet) {
+      metrics.accuracy = fleet.accuracy;
+      metrics.loss = fleet.loss;
+      metrics.evalExamples = fleet.examples;
+      metrics.evalDevices = fleet.devices;
     }
     store.transaction(() => {
       rounds.setMetrics(roundId, metrics, nowMs);

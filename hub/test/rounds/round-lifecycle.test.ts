@@ -53,6 +53,27 @@ describe('round life cycle', () => {
     expect(committed.metrics).toMatchObject({ accuracy: round.accuracy, loss: round.loss, evalExamples: 400, evalDevices: 2, updates: 4, examples: 40 });
   });
 
+  it('a device claiming a billion evaluation examples counts for no more than capFactor × the median claim', async () => {
+    const { api, enroll, online } = await startRoundHub();
+    const devices = await Promise.all(['a', 'b', 'c'].map((n) => enroll(n)));
+    await online(devices.map((d) => d.deviceId));
+    const campaign = await startCampaign(api, { model: 'tiny', rounds: 1, clients: 3, overSelect: 1, minClients: 3, deadlineSec: 30, evalTimeoutSec: 30 });
+    const tasks = await Promise.all(devices.map((d) => d.trainTask()));
+    for (const [i, d] of devices.entries()) await d.sendUpdate(d.update(tasks[i]!, tinyDelta(0.01), 10));
+    const roundId = tasks[0]!.roundId;
+    const evals = await Promise.all(devices.map((d) => evalTask(d, roundId)));
+    await sendEval(devices[0]!, evals[0]!, roundId, 100, 0.9, 0.2);
+    await sendEval(devices[1]!, evals[1]!, roundId, 100, 0.8, 0.4);
+    await sendEval(devices[2]!, evals[2]!, roundId, 1_000_000_000, 0.1, 3);
+
+    const done = await waitForCampaign(api, campaign.id, (x) => x.state !== 'running', 5000, 'commit');
+    const round = done.rounds[0]!;
+    // Lower median 100, cap 3 × 100: the liar weighs 300, not 10⁹ (its claim alone would make the figure 0.1).
+    expect(round.accuracy).toBeCloseTo((100 * 0.9 + 100 * 0.8 + 300 * 0.1) / 500, 6);
+    expect(round.loss).toBeCloseTo((100 * 0.2 + 100 * 0.4 + 300 * 3) / 500, 6);
+    expect(participantOf(done, 1, devices[2]!.deviceId)).toMatchObject({ evalExamples: 1_000_000_000 });
+  });
+
   it('a cancel that lands while the round aggregates leaves it failed: no version, no evaluation, campaign not advanced', async () => {
     const { api, model, enroll, online, testHub } = await startRoundHub();
     const devices = [await enroll('a'), await enroll('b')];

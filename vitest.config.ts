@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,5 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one worker fewer than the cores: one worker on a 2-core CI machine, where most test files
+    // wait on sockets and timers. Two cut the wall time there by about a quarter (measured: 514 s against 710 s).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

@@ -48,7 +48,7 @@ export interface AgentOptions {
   /** Largest envelope accepted from the hub (and sent); larger ones are dropped and counted. Default 4 MiB. */
   maxPayloadBytes?: number;
   /** The device's inference path (agent/src/serving): its counts go into every telemetry, its shadow counts into deploy reports. */
-  inference?: Pick<InferenceService, 'stats' | 'shadowStats'>;
+  inference?: Pick<InferenceService, 'stats' | 'shadowStats' | 'inputs'>;
   /** Opens the model store at start, once the hub key is known: enables `deploy`/`rollback`, fills the store's Status fields. */
   modelStore?: ModelStoreFactory;
 }
@@ -289,6 +289,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       const telemetry: TelemetryProps = {
         ...(await this.options.telemetry.sample()),
         ...(this.options.inference ? inferenceTelemetry(this.options.inference.stats.snapshot()) : {}),
+        ...this.options.inference?.inputs.telemetry(),
         heartbeatSec: this.heartbeatSec,
         activeVersionId: this.activeModel.versionId,
       };

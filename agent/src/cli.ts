@@ -131,7 +131,7 @@ export async function runAgentCommand(argv: string[], options: AgentCommandOptio
   const servingSource: ServingSource = { active: () => models?.active(), shadow: () => models?.shadow() };
   let serving: AgentServing;
   try {
-    serving = await startAgentServing(servingSource, config, log);
+    serving = await startAgentServing(servingSource, config, log, dataSource ? () => dataSource.train() : undefined);
   } catch (error) {
     process.stderr.write(`error ${(error as AgentError).code}: ${(error as Error).message} (pass another --serve-port, or --no-serve)\n`);
     return 1;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jsonLogger, parseLabels } from '@fedfleet/agent';
 import { parseDataFor } from './data-for.js';
+import { parseDriftRule, type DriftRule } from './drift.js';
 import { SIM_PROFILES, simProfile } from './profiles.js';
 import { SimFleet } from './sim-fleet.js';
 
@@ -21,6 +22,9 @@ Runs N simulated devices in this process, each with its own MQTT session, creden
   --data <spec>            each device's data partition (train and test); without it devices refuse train, eval, calibrate
                            (and serve no simulated traffic); mnist:labels:<d>,<d>,… = only those digits
   --data-for <i>-<j>=<spec>  devices i to j hold <spec> instead of --data (repeatable; the last matching wins)
+  --drift <devices>:<shift>[@<after>]  shift the serving traffic of devices (all | i | i-j | name | k=v) after a delay
+                           (30s, 2m; default at once): invert | noise:<sigma> | brightness:<factor> | labels:<d>,<d>,…
+                           (several joined with +), e.g. --drift 'site=b:invert@30s' (repeatable; the last matching wins)
   --inferences-per-heartbeat <n>  predictions each serving device makes on its held-out data per heartbeat (default 20)
   --labels k=v,...         extra labels (every sim device also gets sim=true and profile=<name>)
   --name-prefix <p>        device names <p>-000, <p>-001, … (default sim)
@@ -67,7 +71,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
       options: {
         hub: { type: 'string' }, token: { type: 'string' }, 'admin-token': { type: 'string' }, 'hub-data-dir': { type: 'string' },
         devices: { type: 'string' }, 'first-index': { type: 'string' }, 'fleet-size': { type: 'string' }, profile: { type: 'string' },
-        data: { type: 'string' }, 'data-for': { type: 'string', multiple: true }, 'inferences-per-heartbeat': { type: 'string' }, labels: { type: 'string' }, 'name-prefix': { type: 'string' }, seed: { type: 'string' },
+        data: { type: 'string' }, 'data-for': { type: 'string', multiple: true }, drift: { type: 'string', multiple: true }, 'inferences-per-heartbeat': { type: 'string' }, labels: { type: 'string' }, 'name-prefix': { type: 'string' }, seed: { type: 'string' },
         'heartbeat-sec': { type: 'string' }, dropout: { type: 'string' }, 'rejoin-sec': { type: 'string' }, 'data-dir': { type: 'string' },
         'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
@@ -95,8 +99,10 @@ export async function runSimCommand(argv: string[]): Promise<number> {
   const dataDir = resolve(values['data-dir'] ?? './sim-data');
   const inferencesPerHeartbeat = Number(values['inferences-per-heartbeat'] ?? 20);
   let dataFor;
+  let drift: DriftRule[];
   try {
     dataFor = parseDataFor(values['data-for'] ?? []);
+    drift = (values.drift ?? []).map(parseDriftRule);
   } catch (error) {
     process.stderr.write(`error HUB_ERR_CLI_USAGE: ${(error as Error).message}\n`);
     return 2;
@@ -114,7 +120,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
   }
 
   const fleet = new SimFleet({
-    hubUrl, devices, firstIndex, fleetSize, profile, labels, logger: log, dataFor, inferencesPerHeartbeat,
+    hubUrl, devices, firstIndex, fleetSize, profile, labels, logger: log, dataFor, drift, inferencesPerHeartbeat,
     credentialsFile: resolve(dataDir, 'credentials.json'), storeDir: resolve(dataDir, 'models'),
     ...(enrollmentToken ? { enrollmentToken } : {}),
     ...(values.data ? { data: values.data } : {}),

@@ -6,3 +6,4 @@ export * from './device-clock.js';
 export * from './sim-model-loader.js';
 export * from './sim-traffic.js';
 export * from './sim-serving.js';
+export * from './drift.js';

@@ -7,7 +7,9 @@ import {
   type DeviceCredentials, type Logger,
 } from '@fedfleet/agent';
 import { createTrainingCommands, dataSourceFromSpec } from '@fedfleet/agent/training';
-import { mulberry32, type McuFit } from '@fedfleet/proto';
+import { mixSeed, mulberry32, type McuFit } from '@fedfleet/proto';
+import type { Drift, DriftRule } from './drift.js';
+import { FleetDrift } from './fleet-drift.js';
 import { mcuInt8Admission } from './model-fit.js';
 import { simServing, type SimServing } from './sim-serving.js';
 import { SimTelemetry } from './sim-telemetry.js';
@@ -58,6 +60,13 @@ export interface SimFleetOptions {
   storeDir?: string;
   /** Predictions each serving device makes on its held-out examples per heartbeat (simulated traffic). Default 20. */
   inferencesPerHeartbeat?: number;
+  /**
+   * Shifts of the devices' serving traffic (`fedfleet sim --drift`, drift.ts), each from its delay after
+   * {@link SimFleet.start}; {@link SimFleet.setDrift} changes them at run time.
+   */
+  drift?: readonly DriftRule[];
+  /** Milliseconds the drift delays count in. Default Date.now. */
+  clock?: () => number;
   /** Seed of data partitioning and fault injection. Default 1. */
   seed?: number;
   labels?: Record<string, string>;
@@ -100,11 +109,38 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
   private saved: Record<string, DeviceCredentials> = {};
   private token: string | undefined;
   private storeRoot: { dir: string; temporary: boolean } | undefined;
+  private readonly drift: FleetDrift;
 
   constructor(private readonly options: SimFleetOptions) {
     super();
     this.log = options.logger ?? silentLogger;
     this.random = mulberry32(options.seed ?? 1);
+    this.drift = new FleetDrift(options.drift ?? [], options.clock ?? Date.now);
+  }
+
+  /**
+   * Shifts the serving traffic of some devices from their next heartbeat on, over any `--drift` rule: `devices` are
+   * fleet indices, device names or device ids, or 'all'; `drift` a spec (`invert`, `noise:0.3`, `brightness:0.5`,
+   * `labels:7,8,9`, joined with `+`), a parsed {@link Drift}, or null for their data as it is.
+   * @throws RangeError for a bad spec or a device this fleet does not have.
+   */
+  setDrift(devices: 'all' | readonly (number | string)[], drift: string | Drift | null): void {
+    const indices = devices === 'all' ? this.devices.map((d) => d.index) : devices.map((ref) => {
+      const device = this.devices.find((d) => d.index === ref || d.name === ref || d.agent.deviceId === ref);
+      if (!device) throw new RangeError(`no simulated device ${JSON.stringify(ref)}`);
+      return device.index;
+    });
+    this.drift.set(indices, drift);
+  }
+
+  /** The drift a device's traffic has now, or undefined. */
+  driftOf(index: number): Drift | undefined {
+    const device = this.devices.find((d) => d.index === index);
+    return device && this.drift.of({ index, name: device.name, labels: this.deviceLabels() });
+  }
+
+  private deviceLabels(): Record<string, string> {
+    return { sim: 'true', profile: this.options.profile.kind, ...this.options.labels };
   }
 
   deviceName(index: number): string {
@@ -127,6 +163,7 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
       this.devices.push(device);
     });
     this.devices.sort((a, b) => a.index - b.index);
+    this.drift.start();
     await this.persist();
     await forEachLimit(this.devices, this.options.concurrency ?? 8, async (device) => {
       const online = new Promise<void>((resolve) => device.agent.once('online', () => resolve()));
@@ -149,7 +186,7 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
       if (!this.token) throw new Error(`no saved credentials for ${name} and no enrollment token`);
       credentials = await enroll({
         hubUrl: this.options.hubUrl, token: this.token, name, profile: wireProfile(profile),
-        labels: { sim: 'true', profile: profile.kind, ...this.options.labels },
+        labels: this.deviceLabels(),
       });
       this.saved[name] = credentials;
       this.emit('enrolled', { index, deviceId: credentials.deviceId });
@@ -162,6 +199,9 @@ export class SimFleet extends EventEmitter<SimFleetEvents> {
     const serving = simServing({
       dir: join(this.storeRoot!.dir, name), profile, dataSource, log: this.log,
       inferencesPerHeartbeat: this.options.inferencesPerHeartbeat ?? DEFAULT_INFERENCES_PER_HEARTBEAT,
+      drift: () => this.drift.of({ index, name, labels: this.deviceLabels() }),
+      // Its own stream: drawing from the fleet's generator would change every device's fault injection.
+      random: mulberry32(mixSeed(this.options.seed ?? 1, index)),
       onFit: (fit, manifest) => this.emit('servingFit', { index, deviceId: credentials.deviceId, versionId: manifest.versionId, fit }),
     });
     const deviceRandom = mulberry32(Math.floor(this.random() * 2 ** 32));

@@ -4,6 +4,7 @@ import type { BundleManifest, McuFit } from '@fedfleet/proto';
 import { SimDeviceClock } from './device-clock.js';
 import { wireProfile, type SimProfile } from './profiles.js';
 import { simModelLoader } from './sim-model-loader.js';
+import type { Drift } from './drift.js';
 import { SimTraffic } from './sim-traffic.js';
 
 /** What one simulated device serves with: its model store (open once the agent starts), inference path and traffic. */
@@ -24,6 +25,10 @@ export interface SimServingOptions {
   /** The device's data partition: its test split is the self-test data and the simulated traffic. */
   dataSource: DataSource | undefined;
   inferencesPerHeartbeat: number;
+  /** The shift of the device's serving traffic now (drift.ts); none = its held-out data as it is. */
+  drift?: () => Drift | undefined;
+  /** Seeded uniform numbers for a noise drift. */
+  random?: () => number;
   onFit?: (fit: McuFit, manifest: BundleManifest) => void;
   log: Logger;
 }
@@ -51,8 +56,13 @@ export function simServing(options: SimServingOptions): SimServing {
     });
     return store;
   };
-  const service = new InferenceService({ active: () => store?.active(), shadow: () => store?.shadow() }, { clock: clock.now, log });
+  const service = new InferenceService({ active: () => store?.active(), shadow: () => store?.shadow() }, {
+    clock: clock.now, log, ...(dataSource ? { inputs: { trainingData: () => dataSource.train() } } : {}),
+  });
   const test = dataSource ? () => dataSource.test() : () => undefined;
-  const traffic = new SimTraffic({ service, examples: test, perHeartbeat: options.inferencesPerHeartbeat, log });
+  const traffic = new SimTraffic({
+    service, examples: test, perHeartbeat: options.inferencesPerHeartbeat, log,
+    ...(options.drift ? { drift: options.drift } : {}), ...(options.random ? { random: options.random } : {}),
+  });
   return { openStore, store: () => store, service, traffic, clock };
 }

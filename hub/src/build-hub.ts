@@ -5,7 +5,7 @@
  *
  * Decorators, available after `await hub.ready()`: `config`, `clock`, `store`, `metrics`, `events`, `audit`,
  * `adminToken`, `identity`, `broker`, `deviceCredentials`, `transfers`, `fleet`, `commands`, `evaluator`,
- * `coordinator`, `quantizations`, `rollouts`.
+ * `coordinator`, `quantizations`, `rollouts`, `quality`, `health`, `loop`.
  */
 import type { AddressInfo } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -15,10 +15,13 @@ import { authPlugin } from './auth/auth-plugin.js';
 import { brokerPlugin } from './broker/broker-plugin.js';
 import { systemClock, type Clock } from './clock.js';
 import { commandsPlugin } from './commands/commands-plugin.js';
+import { dashboardPlugin } from './dashboard/dashboard-plugin.js';
 import type { HubConfig } from './config.js';
 import { eventsPlugin } from './events/events-plugin.js';
 import { fleetPlugin } from './fleet/fleet-plugin.js';
+import { healthPlugin } from './health/health-plugin.js';
 import { handleError, handleNotFound } from './http/error-handler.js';
+import { loopPlugin } from './loop/loop-plugin.js';
 import { refuseNonFiniteNumbers } from './http/finite-numbers.js';
 import { healthRoute } from './http/health-route.js';
 import { openapiPlugin } from './http/openapi-plugin.js';
@@ -30,6 +33,7 @@ import { datasetsPlugin } from './datasets/datasets-plugin.js';
 import { mlPlugin } from './ml/ml-plugin.js';
 import { modelsPlugin } from './models/models-plugin.js';
 import { quantizePlugin } from './quantize/quantize-plugin.js';
+import { qualityPlugin } from './quality/quality-plugin.js';
 import { rolloutsPlugin } from './rollouts/rollouts-plugin.js';
 import { roundsPlugin } from './rounds/rounds-plugin.js';
 import { connectableHost, formatHostForUrl } from './net-address.js';
@@ -107,7 +111,11 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
   app.register(roundsPlugin);
   app.register(quantizePlugin);
   app.register(rolloutsPlugin);
+  app.register(qualityPlugin);
+  app.register(healthPlugin);
+  app.register(loopPlugin);
   app.register(healthRoute);
+  app.register(dashboardPlugin);
 
   const fastifyListen = app.listen.bind(app);
   const hub = app as unknown as Hub;

@@ -8,6 +8,7 @@ import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { DEFAULT_MAX_ENVELOPE_BYTES } from '@fedfleet/proto';
 import { HubError } from './errors.js';
+import { AlertsConfigSchema } from './health/alert-config.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port; 0 picks a free one' });
 
@@ -72,6 +73,13 @@ export const HubConfigSchema = Type.Object(
     deviceBytesPerSec: Type.Integer({
       minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'payload bytes per second one device may send (burst: 4 × maxPayloadBytes)',
     }),
+    qualityIntervalSec: Type.Integer({
+      minimum: 1, maximum: 3600, description: 'least seconds between two feedback-accuracy samples, and two input-drift measures, of one device',
+    }),
+    alerts: Type.Optional(AlertsConfigSchema),
+    alertWebhookUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'URL that receives every alert event as a JSON POST' })),
+    alertWebhookSecret: Type.Optional(Type.String({ minLength: 16, description: 'HMAC-SHA256 key of the X-Fedfleet-Signature header of webhook posts' })),
+    loopEnabled: Type.Boolean({ description: 'closed-loop policies act (hub/docs/loop.md); false = stored but never act' }),
   },
   { additionalProperties: false },
 );
@@ -99,6 +107,8 @@ export const DEFAULT_CONFIG: HubConfig = Object.freeze({
   enrollRatePerMin: 600,
   enrollFailuresPerMin: 20,
   deviceBytesPerSec: 4 * 1024 * 1024,
+  qualityIntervalSec: 60,
+  loopEnabled: true,
 });
 
 /** Per key: its command line flag and environment variable. */
@@ -123,6 +133,11 @@ export const CONFIG_SOURCES: Readonly<Record<HubConfigKey, { flag: string; env: 
   enrollFailuresPerMin: { flag: '--enroll-failures-per-min', env: 'FEDFLEET_ENROLL_FAILURES_PER_MIN' },
   deviceRateLimits: { flag: '--device-rate-limits', env: 'FEDFLEET_DEVICE_RATE_LIMITS' },
   deviceBytesPerSec: { flag: '--device-bytes-per-sec', env: 'FEDFLEET_DEVICE_BYTES_PER_SEC' },
+  qualityIntervalSec: { flag: '--quality-interval-sec', env: 'FEDFLEET_QUALITY_INTERVAL_SEC' },
+  alerts: { flag: '--alerts', env: 'FEDFLEET_ALERTS' },
+  alertWebhookUrl: { flag: '--alert-webhook-url', env: 'FEDFLEET_ALERT_WEBHOOK_URL' },
+  alertWebhookSecret: { flag: '--alert-webhook-secret', env: 'FEDFLEET_ALERT_WEBHOOK_SECRET' },
+  loopEnabled: { flag: '--loop-enabled', env: 'FEDFLEET_LOOP_ENABLED' },
 };
 
 /** Environment variable naming the JSON config file (the `--config` flag wins). */
@@ -143,9 +158,12 @@ const NUMERIC_KEYS = new Set<HubConfigKey>([
   'enrollRatePerMin',
   'enrollFailuresPerMin',
   'deviceBytesPerSec',
+  'qualityIntervalSec',
 ]);
-/** Keys whose flag or environment value is a JSON object. */
-const JSON_KEYS = new Set<HubConfigKey>(['deviceRateLimits']);
+/** Keys whose flag or environment value is JSON (an object, or `true` / `false`). */
+const JSON_KEYS = new Set<HubConfigKey>(['deviceRateLimits', 'alerts', 'loopEnabled']);
+/** Keys whose value is never echoed in a violation message. */
+const SECRET_KEYS = new Set<string>(['adminToken', 'alertWebhookSecret']);
 
 export interface ConfigSources {
   /** Values from command line flags, by config key (strings as typed, or already parsed). */
@@ -265,7 +283,7 @@ function schemaViolations(value: Record<string, unknown>, origin: Record<string,
       continue;
     }
     const key = error.instancePath.split('/')[1] ?? '';
-    const shown = key === 'adminToken' ? '' : `, got ${JSON.stringify(value[key])}`; // never echo a secret
+    const shown = SECRET_KEYS.has(key) ? '' : `, got ${JSON.stringify(value[key])}`; // never echo a secret
     const message = key === 'logLevel' ? `must be one of ${LOG_LEVELS.join(', ')}` : `${error.message}${shown}`;
     // One line per key: a union reports one error per branch, the first message is enough.
     if (!byKey.has(key)) byKey.set(key, { key, source: origin[key] ?? 'default', message });

@@ -93,6 +93,12 @@ export const HUB_ERRORS = {
   HUB_ERR_ROLLOUT_PROFILE_MISMATCH: { statusCode: 422, message: 'the device\'s profile does not meet the bundle\'s minimum profile' },
   HUB_ERR_ROLLOUT_DEVICE_REVOKED: { statusCode: 410, message: 'the device was revoked during the rollout' },
   HUB_ERR_ROLLOUT_NO_REPORT: { statusCode: 502, message: 'the device ended the command without reporting the activation' },
+  // Alerts (hub/src/health)
+  HUB_ERR_ALERT_NOT_FOUND: { statusCode: 404, message: 'no such alert' },
+  // Closed-loop policies (hub/src/loop)
+  HUB_ERR_LOOP_POLICY_NOT_FOUND: { statusCode: 404, message: 'no such loop policy' },
+  HUB_ERR_LOOP_POLICY_BAD_REQUEST: { statusCode: 400, message: 'invalid loop policy' },
+  HUB_ERR_LOOP_POLICY_NAME_TAKEN: { statusCode: 409, message: 'a loop policy already has that name' },
   // Rejected weight updates (counted per device; never HTTP responses, the status is nominal)
   HUB_ERR_UPDATE_UNKNOWN_ROUND: { statusCode: 422, message: 'update for a round this hub does not know' },
   HUB_ERR_UPDATE_NOT_SELECTED: { statusCode: 422, message: 'update from a device not selected for the round' },

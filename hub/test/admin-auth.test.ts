@@ -7,7 +7,7 @@ import { createConfig } from '../src/config.js';
 import { startTestHub, tempDataDir, TEST_ADMIN_TOKEN } from './helpers/test-hub.js';
 
 /** Routes anyone may call. */
-const PUBLIC_ROUTES = new Set(['GET /healthz', 'GET /metrics', 'POST /v1/enroll']);
+const PUBLIC_ROUTES = new Set(['GET /healthz', 'GET /metrics', 'POST /v1/enroll', 'GET /', 'GET /dashboard/*']);
 
 describe('admin authentication', () => {
   it('requires the admin token on every route that is not public (401 HUB_ERR_UNAUTHORIZED)', async () => {
@@ -31,6 +31,7 @@ describe('admin authentication', () => {
           'GET /v1/devices',
           'GET /v1/devices/:id',
           'GET /v1/devices/:id/telemetry',
+          'GET /v1/devices/:id/quality',
           'GET /v1/enrollment-tokens',
           'GET /v1/events',
           'GET /v1/fleet/health',
@@ -61,6 +62,14 @@ describe('admin authentication', () => {
           'POST /v1/rollouts/:id/pause',
           'POST /v1/rollouts/:id/resume',
           'POST /v1/rollouts/:id/abort',
+          'GET /v1/alerts',
+          'POST /v1/alerts/:id/ack',
+          'GET /v1/loop-policies',
+          'POST /v1/loop-policies',
+          'GET /v1/loop-policies/:id',
+          'PATCH /v1/loop-policies/:id',
+          'DELETE /v1/loop-policies/:id',
+          'GET /v1/loop-policies/:id/actions',
         ].sort(),
       );
       for (const { method, url } of adminRoutes) {
@@ -76,6 +85,9 @@ describe('admin authentication', () => {
       expect((await hub.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
       expect((await hub.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
       expect((await hub.inject({ method: 'GET', url: '/docs/json' })).statusCode).toBe(200);
+      // The dashboard's static shell and files are public; its data comes from the API above (hub/docs/dashboard.md).
+      expect((await hub.inject({ method: 'GET', url: '/' })).statusCode).toBe(200);
+      expect((await hub.inject({ method: 'GET', url: '/dashboard/app.js' })).statusCode).toBe(200);
       // Unknown routes are 404s, not 401s.
       expect((await hub.inject({ method: 'GET', url: '/v1/nope' })).json().error.code).toBe('HUB_ERR_NOT_FOUND');
     } finally {

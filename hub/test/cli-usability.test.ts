@@ -140,7 +140,7 @@ describe('CLI output reads right', () => {
     const device: DeviceJson = {
       id: 'd1', name: 'pi', labels: {}, status: 'online', lastSeen: null, telemetry: null, agentVersion: null, activeModelId: null,
       activeVersionId: null, activeSha256: null, previousVersionId: null, shadowVersionId: null,
-      registryVersions: { active: null, previous: null, shadow: null }, createdAt: '2024-01-01T00:00:00.000Z',
+      registryVersions: { active: null, previous: null, shadow: null }, createdAt: '2024-01-01T00:00:00.000Z', health: { status: 'healthy', reasons: [] },
       profile: { kind: 'linux-arm64', arch: 'arm64', cores: 2, cpuMhz: 0, ramBytes: 4 * 1024 ** 3, flashBytes: 0, int8Only: false, canTrain: true },
     };
     const hub = await cannedHub({ 'GET /v1/devices/d1': device, 'GET /v1/devices/d2': { ...device, profile: { ...device.profile, cores: 1, cpuMhz: 1500 } } });

@@ -69,7 +69,9 @@ describe('fedfleet CLI (child process)', () => {
     const testHub = await startTestHub({ dataDir, config: { adminToken: undefined } });
     const ok = await fedfleet(['fleet', 'health', '--json', '--hub', testHub.httpUrl, '--data-dir', dataDir]);
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout)).toEqual({ total: 0, byStatus: { online: 0, offline: 0 }, byLabel: {} });
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      total: 0, byStatus: { online: 0, offline: 0 }, byLabel: {}, health: { healthy: 0, degraded: 0, offline: 0 }, openAlerts: { total: 0 }, byVersion: [],
+    });
 
     const wrong = await fedfleet(['devices', 'ls', '--hub', testHub.httpUrl, '--token', 'nope']);
     expect(wrong.code).toBe(1);

@@ -51,7 +51,7 @@ describe('GET /v1/devices', () => {
     const [device] = (await testHub.api<DeviceJson[]>('GET', '/v1/devices?limit=1')).body;
     expect(Object.keys(device!).sort()).toEqual(
       ['activeModelId', 'activeVersionId', 'activeSha256', 'previousVersionId', 'shadowVersionId', 'registryVersions', 'agentVersion', 'createdAt',
-        'id', 'labels', 'lastSeen', 'name', 'profile', 'status', 'telemetry'].sort(),
+        'id', 'labels', 'lastSeen', 'name', 'profile', 'status', 'telemetry', 'health'].sort(),
     );
     expect(device).toMatchObject({ status: 'offline', lastSeen: null, telemetry: null, profile: { kind: 'test-board', cores: 4 } });
   });
@@ -149,11 +149,14 @@ describe('GET /v1/fleet/health', () => {
       total: 4,
       byStatus: { online: 2, offline: 2 },
       byLabel: {
-        'site=home': { online: 1, offline: 0 },
-        'site=lab': { online: 1, offline: 1 },
-        'tier=gold': { online: 1, offline: 0 },
-        'tier=silver': { online: 0, offline: 1 },
+        'site=home': { online: 1, offline: 0, healthy: 1, degraded: 0 },
+        'site=lab': { online: 1, offline: 1, healthy: 1, degraded: 0 },
+        'tier=gold': { online: 1, offline: 0, healthy: 1, degraded: 0 },
+        'tier=silver': { online: 0, offline: 1, healthy: 0, degraded: 0 },
       },
+      health: { healthy: 2, degraded: 0, offline: 2 },
+      openAlerts: { total: 0, byRule: {} },
+      byVersion: [{ modelId: null, versionId: null, version: null, devices: 4, healthy: 2, degraded: 0, offline: 2, meanAccuracy: null }],
     });
   });
 });

@@ -113,7 +113,7 @@ describe('telemetry ingestion', () => {
     clock.advance(3 * 3_600_000);
     ingest.flush();
     const oldRaw = () => (testHub.hub.store.db.prepare('SELECT COUNT(*) AS n FROM telemetry_block WHERE tier = 0 AND end_ms < ?').get(clock.now() - 3_600_000) as { n: number }).n;
-    expect(oldRaw()).toBe(12); // 3 devices × 4 half-hour blocks older than an hour
+    expect(oldRaw()).toBe(6); // 3 devices × 2 hour-long blocks older than an hour
 
     ingest.start();
     const written = ingest.stats().written;
@@ -121,7 +121,7 @@ describe('telemetry ingestion', () => {
       clock.advance(1); // one prune step…
       publishAll(clock.now()); // …then more samples arrive and are committed before the next step
       expect(ingest.flush()).toBe(3);
-      expect(oldRaw()).toBe(Math.max(0, 12 - 2 * step));
+      expect(oldRaw()).toBe(Math.max(0, 6 - 2 * step));
     }
     ingest.stop();
     expect(ingest.stats().written).toBe(written + 18);

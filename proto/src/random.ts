@@ -16,6 +16,14 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** A standard normal sample from uniform ones (the agent's data partitions, the simulated devices' input noise). */
+export function standardNormal(random: () => number): number {
+  // Box–Muller; 1 − u keeps the logarithm finite.
+  const u = 1 - random();
+  const v = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
 /** Mixes a seed with a stream number (epoch, device index, round…) into an independent 32-bit seed. */
 export function mixSeed(seed: number, stream: number): number {
   let h = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(stream >>> 0, 0xc2b2ae35);

@@ -25,7 +25,13 @@ export interface DeviceDayResult {
   payloadBytesPerDeviceDay: { raw: number; minute: number; hour: number };
   /** Database bytes one device holds at steady state with the default retention (raw 7 d, minute 30 d, hour 365 d). */
   retainedBytesPerDevice: number;
+  /** Where the bytes go, per device-day: each table and index (dbstat pages, cell payload, unused page space). */
+  objects: Record<string, { bytes: number; payloadBytes: number; unusedBytes: number }>;
+  /** Finished blocks per device-day and tier, and their mean data bytes. */
+  finishedBlocks: Record<'raw' | 'minute' | 'hour', { blocks: number; meanBytes: number }>;
 }
+
+const TIER_NAMES = ['raw', 'minute', 'hour'] as const;
 
 const DAY_MS = 86_400_000;
 
@@ -55,9 +61,14 @@ export function measureDeviceDay(devices = 20, heartbeatSec = 10): DeviceDayResu
       }
     }
     ingest.stop();
-    const pages = store.db
-      .prepare("SELECT SUM(pgsize) AS bytes FROM dbstat WHERE name LIKE '%telemetry_%block%'")
-      .get() as { bytes: number };
+    const objects = store.db
+      .prepare("SELECT name, SUM(pgsize) AS bytes, SUM(payload) AS payload, SUM(unused) AS unused, SUM(ncell) AS cells FROM dbstat WHERE name LIKE '%telemetry_%block%' GROUP BY name")
+      .all() as Array<{ name: string; bytes: number; payload: number; unused: number; cells: number }>;
+    const pages = { bytes: objects.reduce((sum, o) => sum + o.bytes, 0) };
+    const perDevice = (bytes: number) => Math.round(bytes / devices);
+    const finished = store.db
+      .prepare('SELECT tier, COUNT(*) AS blocks, AVG(length(data)) AS meanBytes FROM telemetry_block GROUP BY tier')
+      .all() as Array<{ tier: 0 | 1 | 2; blocks: number; meanBytes: number }>;
     const tiers = store.db
       .prepare('SELECT tier, SUM(length(data)) AS bytes FROM (SELECT tier, data FROM telemetry_block UNION ALL SELECT tier, data FROM telemetry_open_block) GROUP BY tier').all() as Array<{ tier: number; bytes: number }>;
     const payload = (tier: number) => Math.round((tiers.find((t) => t.tier === tier)?.bytes ?? 0) / devices);
@@ -70,6 +81,12 @@ export function measureDeviceDay(devices = 20, heartbeatSec = 10): DeviceDayResu
       bytesPerSample: Number((bytesPerDeviceDay / samplesPerDevice).toFixed(2)),
       payloadBytesPerDeviceDay: { raw: payload(0), minute: payload(1), hour: payload(2) },
       retainedBytesPerDevice: Math.round(bytesPerDeviceDay * (7 * share(0) + 30 * share(1) + 365 * share(2))),
+      objects: Object.fromEntries(
+        objects.map((o) => [o.name, { bytes: perDevice(o.bytes), payloadBytes: perDevice(o.payload), unusedBytes: perDevice(o.unused) }]),
+      ),
+      finishedBlocks: Object.fromEntries(
+        finished.map((f) => [TIER_NAMES[f.tier], { blocks: Number((f.blocks / devices).toFixed(1)), meanBytes: Math.round(f.meanBytes) }]),
+      ) as DeviceDayResult['finishedBlocks'],
     };
   } finally {
     store.close();

@@ -72,7 +72,10 @@ describe('README walk-through as separate processes', () => {
     expect(devices[0]!.telemetry).toMatchObject({ cpuPercent: expect.any(Number), memTotalBytes: expect.any(Number), heartbeatSec: 1 });
 
     expect(parseJson<DeviceRow[]>(bySelector.stdout).map((d) => d.id)).toEqual([deviceId]);
-    expect(parseJson(health.stdout)).toEqual({ total: 1, byStatus: { online: 1, offline: 0 }, byLabel: { 'site=lab': { online: 1, offline: 0 } } });
+    expect(parseJson(health.stdout)).toMatchObject({
+      total: 1, byStatus: { online: 1, offline: 0 }, byLabel: { 'site=lab': { online: 1, offline: 0, healthy: 1, degraded: 0 } },
+      health: { healthy: 1, degraded: 0, offline: 0 }, openAlerts: { total: 0 },
+    });
 
     // Ctrl+C / SIGTERM: the agent says goodbye and exits 0; the hub shows it offline without waiting for a timeout.
     agent.signal('SIGTERM');

@@ -3,7 +3,9 @@
  * split, partitions across devices, and the per-epoch shuffle of local training. Never `Math.random()`.
  */
 
-export { mixSeed, mulberry32 } from '@fedfleet/proto';
+import { standardNormal } from '@fedfleet/proto';
+
+export { mixSeed, mulberry32, standardNormal } from '@fedfleet/proto';
 
 /** Uniform integer in [0, n). */
 export function randomInt(random: () => number, n: number): number {
@@ -26,13 +28,6 @@ export function permutation(n: number, random: () => number): Uint32Array {
   const out = new Uint32Array(n);
   for (let i = 0; i < n; i++) out[i] = i;
   return shuffleInPlace(out, random);
-}
-
-function standardNormal(random: () => number): number {
-  // Box–Muller; 1 − u keeps the logarithm finite.
-  const u = 1 - random();
-  const v = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
 /** Gamma(shape, 1) sample (Marsaglia & Tsang 2000; shape < 1 via the boost Gamma(a) = Gamma(a+1)·U^(1/a)). */

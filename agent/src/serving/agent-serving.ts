@@ -1,3 +1,4 @@
+import type { Dataset } from '../data/dataset.js';
 import type { Logger } from '../logger.js';
 import { InferenceService, type ServingSource } from './inference-service.js';
 import { startServingServer, type ServingServer } from './serving-server.js';
@@ -12,11 +13,14 @@ export interface AgentServing {
 
 /**
  * `fedfleet agent`'s serving: the inference path over `source` (the model store) and, unless `serve` is false,
- * the local endpoint on 127.0.0.1:`servePort` (0 = any free port; the port it got is logged).
+ * the local endpoint on 127.0.0.1:`servePort` (0 = any free port; the port it got is logged). `trainingData`, the
+ * device's training split, is the baseline of the input histogram telemetry reports.
  * @throws AgentError AGENT_ERR_SERVE_FAILED when the port is taken.
  */
-export async function startAgentServing(source: ServingSource, config: { serve: boolean; servePort: number }, log: Logger): Promise<AgentServing> {
-  const service = new InferenceService(source, { log });
+export async function startAgentServing(
+  source: ServingSource, config: { serve: boolean; servePort: number }, log: Logger, trainingData?: () => Dataset | undefined,
+): Promise<AgentServing> {
+  const service = new InferenceService(source, { log, ...(trainingData ? { inputs: { trainingData } } : {}) });
   if (!config.serve) {
     log.info({}, 'local inference endpoint off (--no-serve)');
     return { service, close: async () => {} };

@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { checkModelInput } from '../model-store/model-input.js';
 import type { LoadedModel, Prediction } from '../model-store/types.js';
 import { InferenceStats } from './inference-stats.js';
+import { InputMonitor, type InputMonitorOptions } from './input-monitor.js';
 import { RecentPredictions, type RecentPrediction, type ShadowOutcome } from './recent-predictions.js';
 import { ShadowRecorder } from './shadow-recorder.js';
 
@@ -28,6 +29,8 @@ export interface InferenceServiceOptions {
   maxRecentPredictions?: number;
   /** Window of the latency percentiles and the accuracy; default 1,024. */
   statsWindow?: number;
+  /** The input histograms (window and training baseline) telemetry reports; the window defaults to `statsWindow`. */
+  inputs?: InputMonitorOptions;
   /** Challenger runs waiting behind the answers; beyond it an input is not shadowed (counted). Default 256. */
   maxPendingShadowRuns?: number;
   log?: Logger;
@@ -42,6 +45,8 @@ export interface InferenceServiceOptions {
 export class InferenceService {
   readonly stats: InferenceStats;
   readonly shadowStats = new ShadowRecorder();
+  /** Every input the champion answered, binned (input drift, issue 11 item 2). */
+  readonly inputs: InputMonitor;
   private readonly clock: () => number;
   private readonly recent: RecentPredictions;
   private readonly maxPendingShadowRuns: number;
@@ -56,6 +61,7 @@ export class InferenceService {
     this.clock = options.clock ?? (() => performance.now());
     this.recent = new RecentPredictions(options.maxRecentPredictions);
     this.stats = new InferenceStats(options.statsWindow === undefined ? {} : { windowSize: options.statsWindow });
+    this.inputs = new InputMonitor({ ...(options.statsWindow === undefined ? {} : { windowSize: options.statsWindow }), ...options.inputs });
     this.maxPendingShadowRuns = options.maxPendingShadowRuns ?? 256;
     this.log = options.log ?? silentLogger;
   }
@@ -135,6 +141,7 @@ export class InferenceService {
     const prediction = await model.predict(input);
     const latencyMs = this.clock() - startMs;
     this.stats.record(latencyMs);
+    this.inputs.record(input);
     const recent: RecentPrediction = { versionId, numClasses, classIndex: prediction.classIndex };
     const challenger = this.source.shadow();
     if (challenger) this.queueShadowRun(challenger, input.slice(), prediction, recent);

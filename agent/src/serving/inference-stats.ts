@@ -1,6 +1,6 @@
 import { nearestRank, type TelemetryProps } from '@fedfleet/proto';
 
-/** What telemetry reports about serving (Telemetry.inference_count, inference_p50_ms, inference_p95_ms, local_accuracy). */
+/** What telemetry reports about serving (Telemetry.inference_count, inference_p50_ms, inference_p95_ms, local_accuracy, local_accuracy_examples). */
 export interface InferenceStatsSnapshot {
   /** Inferences since the agent started: a counter, so the hub can derive a rate; never reset. */
   count: number;
@@ -9,6 +9,8 @@ export interface InferenceStatsSnapshot {
   p95Ms?: number;
   /** Fraction correct over the labelled predictions in the window; absent before the first label. */
   accuracy?: number;
+  /** Labelled predictions `accuracy` covers (Telemetry.local_accuracy_examples); absent with it. */
+  accuracyExamples?: number;
 }
 
 export interface InferenceStatsOptions {
@@ -73,7 +75,10 @@ export class InferenceStats {
       snapshot.p95Ms = sorted[nearestRank(95, latencies) - 1]!;
     }
     const labelled = Math.min(this.outcomeCount, this.outcomes.length);
-    if (labelled > 0) snapshot.accuracy = this.correctInWindow / labelled;
+    if (labelled > 0) {
+      snapshot.accuracy = this.correctInWindow / labelled;
+      snapshot.accuracyExamples = labelled;
+    }
     return snapshot;
   }
 }
@@ -84,5 +89,6 @@ export function inferenceTelemetry(snapshot: InferenceStatsSnapshot): TelemetryP
   if (snapshot.p50Ms !== undefined) telemetry.inferenceP50Ms = snapshot.p50Ms;
   if (snapshot.p95Ms !== undefined) telemetry.inferenceP95Ms = snapshot.p95Ms;
   if (snapshot.accuracy !== undefined) telemetry.localAccuracy = snapshot.accuracy;
+  if (snapshot.accuracyExamples !== undefined) telemetry.localAccuracyExamples = snapshot.accuracyExamples;
   return telemetry;
 }

@@ -78,7 +78,7 @@ describe('InferenceService', () => {
     const first = await service.predict(inputFor(0));
     const late = await service.predict(inputFor(0));
     expect(service.feedback(first.requestId, 0)).toBe(true);
-    expect(service.stats.snapshot()).toEqual({ count: 2, p50Ms: 10, p95Ms: 10, accuracy: 1 });
+    expect(service.stats.snapshot()).toEqual({ count: 2, p50Ms: 10, p95Ms: 10, accuracy: 1, accuracyExamples: 1 });
     source.set(fakeModel('v2'));
     const now = await service.predict(inputFor(1));
     expect(now.versionId).toBe('v2');

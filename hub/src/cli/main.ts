@@ -12,9 +12,10 @@ export const USAGE = `Usage: fedfleet <command> [options]
 Commands:
   hub                         run the hub (HTTP API, embedded MQTT broker, SQLite)
   tokens create|ls|revoke     enrollment tokens
-  devices ls|show|label|revoke
-                              the device registry
-  fleet health                fleet summary by status and label
+  devices ls|show|label|revoke|telemetry
+                              the device registry, a device's telemetry as a chart
+  fleet health [--watch]      fleet summary: status, health, open alerts, versions, labels
+  alerts ls|ack               alerts the hub opened, and acknowledging them
   models ls|create|import|show|versions|quantize|export
                               the model registry
   datasets upload|ls|show     validation sets for hub-side evaluation
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   tokens: async () => (await import('./commands/tokens-command.js')).runTokensCommand,
   devices: async () => (await import('./commands/devices-command.js')).runDevicesCommand,
   fleet: async () => (await import('./commands/fleet-command.js')).runFleetCommand,
+  alerts: async () => (await import('./commands/alerts-command.js')).runAlertsCommand,
   models: async () => (await import('./commands/models-command.js')).runModelsCommand,
   datasets: async () => (await import('./commands/datasets-command.js')).runDatasetsCommand,
   rounds: async () => (await import('./commands/rounds-command.js')).runRoundsCommand,

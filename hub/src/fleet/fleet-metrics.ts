@@ -1,14 +1,16 @@
 /**
  * The fleet's gauges on `/metrics`, computed from the store when scraped (cheap indexed GROUP BY queries, nothing
- * kept by hand): devices by status, by label and by the model version they serve, plus the live online count and
- * MQTT sessions. Label gauges are bounded (hub/docs/metrics.md#cardinality): device labels are free-form, and a
- * time series per distinct value would let a fleet of unique `serial=…` labels swamp the scraper.
+ * kept by hand): devices by status, by label and by the model version they serve, the live online count, MQTT
+ * sessions, and the telemetry ingest's counts. Label gauges are bounded (hub/docs/metrics.md#cardinality): device
+ * labels are free-form, and a time series per distinct value would let a fleet of unique `serial=…` labels swamp the
+ * scraper.
  */
 import type { Broker } from '../broker/broker.js';
 import type { MetricsRegistry, GaugeSample } from '../metrics/metrics-registry.js';
 import type { SqliteDatabase } from '../store/database.js';
 import type { DeviceRepo, DeviceStatus } from './device-repo.js';
 import type { Liveness } from './liveness.js';
+import type { TelemetryIngest } from './telemetry-ingest.js';
 
 /** Most label keys exported, the keys on most devices first (ties by name). */
 export const MAX_LABEL_KEYS = 16;
@@ -25,6 +27,7 @@ export interface FleetMetricsDeps {
   devices: Pick<DeviceRepo, 'countByStatus' | 'countByLabel'>;
   liveness: Pick<Liveness, 'onlineCount'>;
   broker: Pick<Broker, 'sessionCount'>;
+  telemetry: Pick<TelemetryIngest, 'stats'>;
 }
 
 type LabelCount = { key: string; value: string; status: DeviceStatus; count: number };
@@ -57,7 +60,7 @@ export function boundedLabelCounts(rows: readonly LabelCount[]): GaugeSample[] {
   return samples;
 }
 
-export function registerFleetMetrics({ registry, db, devices, liveness, broker }: FleetMetricsDeps): void {
+export function registerFleetMetrics({ registry, db, devices, liveness, broker, telemetry }: FleetMetricsDeps): void {
   const selectByVersion = db.prepare<[], { model: string | null; version: number | null; count: number }>(
     `SELECT m.name AS model, v.version AS version, COUNT(*) AS count FROM devices d
      LEFT JOIN model_versions v ON v.id = d.active_version_id LEFT JOIN models m ON m.id = v.model_id
@@ -65,6 +68,13 @@ export function registerFleetMetrics({ registry, db, devices, liveness, broker }
   );
 
   registry.gauge('fedfleet_devices_online', 'Devices currently online.', () => liveness.onlineCount());
+  // The ingest's own counts (telemetry-ingest.ts): a growing dropped total means the store falls behind.
+  registry.counterFrom('fedfleet_telemetry_written_total', 'Telemetry samples committed to the store.', () => telemetry.stats().written);
+  registry.counterFrom('fedfleet_telemetry_dropped_total', 'Telemetry samples dropped because the write queue was full.', () => telemetry.stats().dropped);
+  registry.counterFrom(
+    'fedfleet_telemetry_out_of_order_total', 'Telemetry samples kept only as latest: older than the newest stored.', () => telemetry.stats().outOfOrder,
+  );
+  registry.gauge('fedfleet_telemetry_queue_depth', 'Telemetry samples waiting in the write queue.', () => telemetry.stats().queued);
   registry.gauge('fedfleet_mqtt_sessions', 'Open device MQTT sessions.', () => broker.sessionCount());
   registry.gauge(
     'fedfleet_devices',

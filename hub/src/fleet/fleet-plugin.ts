@@ -1,5 +1,6 @@
 /**
- * Decorates `hub.fleet` and serves the fleet API (enrollment tokens, enrollment, devices, fleet health). Wires the
+ * Decorates `hub.fleet` and serves the fleet API (enrollment tokens, enrollment, devices; the fleet health summary is
+ * served by the health capability, hub/src/health). Wires the
  * `status` and `telemetry` topic handlers and liveness into the broker's router, and the fleet gauges into
  * `/metrics`. Stopping flushes telemetry and lastSeen and marks connected devices offline (`hub-shutdown`).
  */
@@ -21,7 +22,6 @@ import { createTelemetryHandler } from './handlers/telemetry.js';
 import { createLiveness } from './liveness.js';
 import { deviceRoutes } from './routes/device-routes.js';
 import { enrollRoute } from './routes/enroll-route.js';
-import { fleetHealthRoute } from './routes/fleet-health-route.js';
 import { tokenRoutes } from './routes/token-routes.js';
 import { createTelemetryIngest } from './telemetry-ingest.js';
 
@@ -103,7 +103,7 @@ export const fleetPlugin = fp(
     broker.router.onEvery((message) => liveness.touch(message));
     broker.router.on('status', createStatusHandler(liveness));
     broker.router.on('telemetry', createTelemetryHandler({ ingest: telemetry, liveness, events }));
-    registerFleetMetrics({ registry: app.metrics.registry, db: store.db, devices, liveness, broker });
+    registerFleetMetrics({ registry: app.metrics.registry, db: store.db, devices, liveness, broker, telemetry });
 
     liveness.start();
     telemetry.start();
@@ -115,7 +115,6 @@ export const fleetPlugin = fp(
     await app.register(tokenRoutes);
     await app.register(enrollRoute);
     await app.register(deviceRoutes);
-    await app.register(fleetHealthRoute);
   },
   {
     name: 'fedfleet-fleet',

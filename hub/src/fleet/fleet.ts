@@ -14,8 +14,15 @@ import type { Enroll } from './enrollment.js';
 import type { CreatedToken, EnrollmentToken, EnrollmentTokens } from './enrollment-tokens.js';
 import { isLabelKey, MAX_LABELS, type Labels } from './labels.js';
 import type { DevicePresence, Liveness } from './liveness.js';
-import type { DeviceJson, DevicePatch, FleetHealth } from './schemas.js';
+import type { DeviceHealth, DeviceHealthStatus, DeviceJson, DevicePatch, FleetHealth } from './schemas.js';
 import type { TelemetryIngest } from './telemetry-ingest.js';
+
+/** A device's health as `GET /v1/devices` shows it; the health capability provides it (`Fleet.useHealth`). */
+export type DeviceHealthSource = (device: Pick<DeviceRecord, 'id' | 'status'>) => DeviceHealth;
+
+/** Until a health capability is plugged in: offline from liveness, healthy otherwise. */
+const statusOnlyHealth: DeviceHealthSource = (device) =>
+  device.status === 'offline' ? { status: 'offline', reasons: ['offline'] } : { status: 'healthy', reasons: [] };
 
 export interface Fleet {
   readonly devices: DeviceRepo;
@@ -29,7 +36,10 @@ export interface Fleet {
   revokeToken(id: string, actor: string): EnrollmentToken;
   /** A device as the API shows it; throws HUB_ERR_DEVICE_NOT_FOUND. */
   getDevice(id: string): DeviceJson;
-  listDevices(query: DeviceQuery): { devices: DeviceJson[]; total: number };
+  /** `health` filters on the devices' health (after the repo's filters; paging applies to the result). */
+  listDevices(query: DeviceQuery & { health?: DeviceHealthStatus }): { devices: DeviceJson[]; total: number };
+  /** Makes device JSON carry the health `source` computes (hub/src/health plugs itself in here). */
+  useHealth(source: DeviceHealthSource): void;
   updateDevice(id: string, patch: DevicePatch, actor: string): DeviceJson;
   /** Revokes credentials, drops the live session, clears the retained status; the device disappears from lists. */
   revokeDevice(id: string, actor: string): Promise<void>;
@@ -54,6 +64,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export function createFleet(deps: FleetDeps): Fleet {
   const { devices, tokens, liveness, telemetry, audit, events, clock } = deps;
+  let healthOf = statusOnlyHealth;
 
   function toJson(record: DeviceRecord): DeviceJson {
     const live = liveness.state(record.id);
@@ -74,6 +85,7 @@ export function createFleet(deps: FleetDeps): Fleet {
       shadowVersionId: record.shadowVersionId,
       registryVersions: record.registryVersions,
       createdAt: iso(record.createdAtMs),
+      health: healthOf(record),
     };
   }
 
@@ -107,9 +119,18 @@ export function createFleet(deps: FleetDeps): Fleet {
       return tokens.get(id)!;
     },
     getDevice: (id) => toJson(requireDevice(id)),
-    listDevices(query) {
-      const { devices: records, total } = devices.list(query);
-      return { devices: records.map(toJson), total };
+    listDevices({ health, ...query }) {
+      if (!health) {
+        const { devices: records, total } = devices.list(query);
+        return { devices: records.map(toJson), total };
+      }
+      // Health is not a column: filter the repo's matches, then page.
+      const offset = query.offset ?? 0;
+      const matching = devices.list({ ...query, limit: undefined, offset: undefined }).devices.filter((record) => healthOf(record).status === health);
+      return { devices: matching.slice(offset, offset + (query.limit ?? matching.length)).map(toJson), total: matching.length };
+    },
+    useHealth(source) {
+      healthOf = source;
     },
     updateDevice(id, patch, actor) {
       const before = requireDevice(id);

@@ -33,6 +33,16 @@ export const DeviceProfileInputSchema = Type.Object(
 
 export const DeviceStatusSchema = Type.Union([Type.Literal('online'), Type.Literal('offline')]);
 
+export const DeviceHealthStatusSchema = Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('offline')]);
+export type DeviceHealthStatus = Static<typeof DeviceHealthStatusSchema>;
+
+/** hub/docs/health.md#device-health: offline from liveness, degraded while a device alert other than device-offline is open. */
+export const DeviceHealthSchema = Type.Object({
+  status: DeviceHealthStatusSchema,
+  reasons: Type.Array(Type.String(), { description: 'why it is not healthy: the messages of its open alerts, or why it is offline' }),
+});
+export type DeviceHealth = Static<typeof DeviceHealthSchema>;
+
 /** A version as the model registry names it; null when the device reports none or the registry does not hold it. */
 const RegistryVersionSchema = Type.Union([Type.Object({ model: Type.String(), version: Type.Integer() }), Type.Null()]);
 
@@ -55,12 +65,14 @@ export const DeviceSchema = Type.Object({
     { description: "the registry's model name and version number of activeVersionId, previousVersionId, shadowVersionId" },
   ),
   createdAt: Type.String({ format: 'date-time' }),
+  health: DeviceHealthSchema,
 });
 export type DeviceJson = Static<typeof DeviceSchema>;
 
 export const DeviceListQuerySchema = Type.Object({
   selector: Type.Optional(Type.String({ maxLength: 2000, description: 'label selector: k=v, k!=v, k, !k; comma = AND' })),
   status: Type.Optional(DeviceStatusSchema),
+  health: Type.Optional(DeviceHealthStatusSchema),
   limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
 });

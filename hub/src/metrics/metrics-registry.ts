@@ -35,6 +35,11 @@ export interface MetricsRegistry {
    * registering a name again replaces its collector. Labelled samples need their `labelNames`.
    */
   gauge(name: string, help: string, collect: () => number | GaugeSample[], labelNames?: readonly string[]): void;
+  /**
+   * Registers a counter read at scrape time from a count kept elsewhere (which only grows, as a counter must);
+   * registering a name again replaces its collector.
+   */
+  counterFrom(name: string, help: string, collect: () => number): void;
   /** Creates (or returns the existing) histogram `name` with upper bounds `buckets`. */
   histogram(name: string, help: string, buckets: readonly number[], labelNames?: readonly string[]): Histogram;
   /** The Prometheus text exposition of every metric. */
@@ -103,6 +108,18 @@ export function createMetricsRegistry(): MetricsRegistry {
           const collected = collect();
           if (typeof collected === 'number') this.set(collected);
           else for (const { labels, value } of collected) this.set(labels, value);
+        },
+      });
+    },
+    counterFrom(name, help, collect) {
+      prom.removeSingleMetric(name);
+      new PromCounter({
+        name,
+        help,
+        registers: [prom],
+        collect() {
+          this.reset();
+          this.inc(collect());
         },
       });
     },

@@ -56,11 +56,11 @@ function copyState(state: CodecState): CodecState {
 const maskBytes = (columns: number) => Math.ceil(columns / 8);
 
 /**
- * A block is closed once it holds this many bytes: two blocks and their row headers then share one 4 KiB SQLite
- * page (a table leaf keeps up to 4,061 bytes of a row locally), so pages stay nearly full and no overflow pages are
- * needed.
+ * An open block is finished once it holds this many bytes in this row format: it is rewritten at every batch, so it
+ * stays within one 4 KiB SQLite page with its newest rollup row (a table leaf keeps up to 4,061 bytes of a row
+ * locally, beyond that overflow pages are written too). Finished, it is packed (packed-block.ts) to about half.
  */
-export const BLOCK_TARGET_BYTES = 1800;
+export const BLOCK_TARGET_BYTES = 3600;
 
 /** Advances the timestamp state and returns the delta-of-delta to store. */
 function stepTime(state: CodecState, atMs: number): number {
@@ -112,6 +112,13 @@ export class ColumnBlockWriter {
 
   static create(startMs: number, orders: readonly PredictionOrder[]): ColumnBlockWriter {
     return new ColumnBlockWriter(startMs, orders, new ByteWriter(), initialState(startMs, orders.length));
+  }
+
+  /** A block holding `rows` (in time order, from `startMs` on). */
+  static fromRows(startMs: number, orders: readonly PredictionOrder[], rows: readonly BlockRow[]): ColumnBlockWriter {
+    const writer = ColumnBlockWriter.create(startMs, orders);
+    for (const row of rows) writer.append(row.atMs, row.values);
+    return writer;
   }
 
   get rows(): number {

@@ -4,7 +4,7 @@
  * samples it summarises (mean = sum / count). Finished buckets are appended to a packed block (column-block.ts);
  * the open one is written after them on every persist and becomes finished when a later bucket starts.
  */
-import { BLOCK_TARGET_BYTES, ColumnBlockWriter, decodeColumnBlock, type PredictionOrder } from './column-block.js';
+import { BLOCK_TARGET_BYTES, ColumnBlockWriter, decodeColumnBlock, type BlockRow, type PredictionOrder } from './column-block.js';
 import { TELEMETRY_METRICS } from './telemetry-metrics.js';
 
 export interface RollupTier {
@@ -51,6 +51,34 @@ export function accumulate(entry: Float64Array, scaled: Float64Array): void {
   }
 }
 
+/**
+ * A rollup row as spreads from each metric's minimum: min, max − min, sum − count × min, count. Max and sum move with
+ * min, so their spreads are small and pack in fewer bits (block format 3, block-format.ts). Undefined when a spread
+ * is not a safe integer, so the caller keeps plain values.
+ */
+export function toRollupSpreads(values: Float64Array): Float64Array | undefined {
+  const spreads = values.slice();
+  for (let base = 0; base < values.length; base += ROLLUP_FIELDS) {
+    const [min, max, sum, count] = [values[base]!, values[base + 1]!, values[base + 2]!, values[base + 3]!];
+    spreads[base + 1] = max - min;
+    spreads[base + 2] = sum - count * min;
+    if (Number.isNaN(count)) continue;
+    if (![count * min, spreads[base + 1]!, spreads[base + 2]!].every(Number.isSafeInteger)) return undefined;
+  }
+  return spreads;
+}
+
+/** Reverse of {@link toRollupSpreads}. */
+export function fromRollupSpreads(spreads: Float64Array): Float64Array {
+  const values = spreads.slice();
+  for (let base = 0; base < values.length; base += ROLLUP_FIELDS) {
+    const [min, count] = [spreads[base]!, spreads[base + 3]!];
+    values[base + 1] = spreads[base + 1]! + min;
+    values[base + 2] = spreads[base + 2]! + count * min;
+  }
+  return values;
+}
+
 export class RollupSeries {
   private block: ColumnBlockWriter | undefined;
   private open: RollupEntry | undefined;
@@ -61,8 +89,7 @@ export class RollupSeries {
   static restore(spec: RollupTier, startMs: number, bytes: Uint8Array): RollupSeries {
     const series = new RollupSeries(spec);
     const rows = decodeColumnBlock(bytes, startMs, ROLLUP_ORDERS);
-    series.block = ColumnBlockWriter.create(startMs, ROLLUP_ORDERS);
-    for (const row of rows.slice(0, -1)) series.block.append(row.atMs, row.values);
+    series.block = ColumnBlockWriter.fromRows(startMs, ROLLUP_ORDERS, rows.slice(0, -1));
     const last = rows.at(-1);
     if (last) series.open = { bucketMs: last.atMs, values: last.values };
     return series;
@@ -96,6 +123,16 @@ export class RollupSeries {
     this.open ??= { bucketMs: bucket, values: new Float64Array(ROLLUP_ORDERS.length).fill(NaN) };
     accumulate(this.open.values, scaled);
     return finished;
+  }
+
+  /**
+   * Puts back the finished buckets a block just returned by {@link add} could not hold when it was stored
+   * (block-format.ts `rest`): they start the current block, which holds no finished bucket yet.
+   */
+  carry(rows: readonly BlockRow[]): void {
+    if (rows.length === 0) return;
+    if (this.block && this.block.rows > 0) throw new RangeError('rollup rows can only be carried into a new block');
+    this.block = ColumnBlockWriter.fromRows(rows[0]!.atMs, ROLLUP_ORDERS, rows);
   }
 
   /** Bytes to store: the finished buckets, then the open one. */

@@ -1,10 +1,12 @@
 /**
- * Telemetry history in SQLite (migration 012): per device, packed blocks of raw samples (tier 0) and of minute and
- * hour rollups (tiers 1 and 2). A finished block is inserted once into `telemetry_block`; the open block of each
+ * Telemetry history in SQLite (migrations 012, 016): per device, packed blocks of raw samples (tier 0) and of minute
+ * and hour rollups (tiers 1 and 2). A finished block is bit-packed (block-format.ts) and inserted once into
+ * `telemetry_block`; the open block of each
  * device and tier is kept in memory and rewritten into `telemetry_open_block` at each batch, so a committed sample
  * is on disk, and after a restart it is read back and continued. Must be called inside the batch transaction.
  */
 import type { SqliteDatabase } from '../store/database.js';
+import { decodeStoredBlock, packFinishedBlock, ROW_FORMAT } from './block-format.js';
 import { BLOCK_TARGET_BYTES, ColumnBlockWriter, decodeColumnBlock, type BlockRow } from './column-block.js';
 import { HOUR_TIER, MINUTE_TIER, RollupSeries, ROLLUP_ORDERS, type RollupTier } from './rollup-series.js';
 import { TELEMETRY_METRICS } from './telemetry-metrics.js';
@@ -12,10 +14,18 @@ import { TELEMETRY_METRICS } from './telemetry-metrics.js';
 const RAW_ORDERS = TELEMETRY_METRICS.map((metric) => metric.order);
 export const RAW_TIER = 0;
 export type TierNumber = 0 | 1 | 2;
-/** A raw block closes after this many samples (30 minutes at 10 s heartbeats)… */
-const RAW_BLOCK_ROWS = 180;
-/** …or once it spans this long. */
-const RAW_BLOCK_SPAN_MS = 30 * 60_000;
+/** A raw block closes after this many samples (an hour at 10 s heartbeats)… */
+const RAW_BLOCK_ROWS = 360;
+/** …or once it spans this long (or holds BLOCK_TARGET_BYTES). */
+const RAW_BLOCK_SPAN_MS = 60 * 60_000;
+/** A table leaf page's header. */
+const LEAF_HEADER_BYTES = 8;
+/**
+ * What a telemetry_block row costs beside its data and device id, at most: cell pointer (2), payload length and
+ * rowid varints (2 + 4), record header (11), tier, start_ms, end_ms, rows and format (1 + 6 + 6 + 2 + 1), and 8 to
+ * spare.
+ */
+const CELL_OVERHEAD_BYTES = 43;
 
 export interface TelemetryHistoryOptions {
   db: SqliteDatabase;
@@ -30,6 +40,7 @@ interface DeviceState {
 }
 
 interface BlockRowData {
+  format: number;
   start_ms: number;
   rows: number;
   data: Uint8Array;
@@ -56,14 +67,16 @@ export function createTelemetryHistory(options: TelemetryHistoryOptions): Teleme
      ON CONFLICT (device_id, tier) DO UPDATE
      SET start_ms = excluded.start_ms, end_ms = excluded.end_ms, rows = excluded.rows, data = excluded.data`,
   );
-  const insertFinished = db.prepare('INSERT INTO telemetry_block (device_id, tier, start_ms, end_ms, rows, data) VALUES (?, ?, ?, ?, ?, ?)');
-  const selectOpen = db.prepare<[string, number], BlockRowData>(
+  const insertFinished = db.prepare(
+    'INSERT INTO telemetry_block (device_id, tier, start_ms, end_ms, rows, format, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const selectOpen = db.prepare<[string, number], Omit<BlockRowData, 'format'>>(
     'SELECT start_ms, rows, data FROM telemetry_open_block WHERE device_id = ? AND tier = ?',
   );
   const selectRange = db.prepare<[string, number, number, number, string, number, number, number], BlockRowData>(
-    `SELECT start_ms, rows, data FROM telemetry_block WHERE device_id = ? AND tier = ? AND end_ms >= ? AND start_ms <= ?
+    `SELECT format, start_ms, rows, data FROM telemetry_block WHERE device_id = ? AND tier = ? AND end_ms >= ? AND start_ms <= ?
      UNION ALL
-     SELECT start_ms, rows, data FROM telemetry_open_block WHERE device_id = ? AND tier = ? AND end_ms >= ? AND start_ms <= ?
+     SELECT ${ROW_FORMAT}, start_ms, rows, data FROM telemetry_open_block WHERE device_id = ? AND tier = ? AND end_ms >= ? AND start_ms <= ?
      ORDER BY start_ms`,
   );
   const deleteOld = db.prepare('DELETE FROM telemetry_block WHERE id IN (SELECT id FROM telemetry_block WHERE tier = ? AND end_ms < ? LIMIT ?)');
@@ -81,8 +94,7 @@ export function createTelemetryHistory(options: TelemetryHistoryOptions): Teleme
     const newest = selectOpen.get(deviceId, RAW_TIER);
     if (newest) {
       const rows = decodeColumnBlock(newest.data, newest.start_ms, RAW_ORDERS);
-      const raw = ColumnBlockWriter.create(newest.start_ms, RAW_ORDERS);
-      for (const row of rows) raw.append(row.atMs, row.values);
+      const raw = ColumnBlockWriter.fromRows(newest.start_ms, RAW_ORDERS, rows);
       state.raw = raw;
       state.lastAtMs = raw.lastAtMs;
     }
@@ -91,22 +103,34 @@ export function createTelemetryHistory(options: TelemetryHistoryOptions): Teleme
     return state;
   }
 
-  function writeRaw(deviceId: string, raw: ColumnBlockWriter, finished = false): void {
-    (finished ? insertFinished : upsertOpen).run(deviceId, RAW_TIER, raw.startMs, raw.lastAtMs, raw.rows, raw.toBytes());
-  }
+  const pageBytes = db.pragma('page_size', { simple: true }) as number;
+
+  /**
+   * Finished blocks are inserted in time order, so SQLite appends them to the table's last leaf page and starts a
+   * new page when the next one does not fit: blocks of about 1 KB left a fifth of every page empty. A block is cut
+   * to at most half a page with its row, so two fill a page.
+   */
+  const maxBlockBytes = (deviceId: string) =>
+    Math.floor((pageBytes - LEAF_HEADER_BYTES) / 2) - CELL_OVERHEAD_BYTES - Buffer.byteLength(deviceId);
 
   /** The last millisecond of the bucket starting at `bucketMs` (a rollup block's `end_ms`). */
   const bucketEndMs = (spec: RollupTier, bucketMs: number) => bucketMs + spec.bucketMs - 1;
+
+  /**
+   * Stores a finished block once, packed (block-format.ts), and returns the rows that did not fit in half a page:
+   * they start the next block.
+   */
+  function insertBlock(deviceId: string, block: ColumnBlockWriter, rollup?: RollupTier): BlockRow[] {
+    const packed = packFinishedBlock(block, rollup ? ROLLUP_ORDERS : RAW_ORDERS, rollup !== undefined, maxBlockBytes(deviceId));
+    const endMs = rollup ? bucketEndMs(rollup, packed.lastAtMs) : packed.lastAtMs;
+    insertFinished.run(deviceId, rollup?.tier ?? RAW_TIER, block.startMs, endMs, packed.rows, packed.format, packed.bytes);
+    return packed.rest;
+  }
 
   function writeRollup(deviceId: string, series: RollupSeries): void {
     const { rows, bytes } = series.toBytes();
     if (series.startMs === undefined || series.lastBucketMs === undefined) return;
     upsertOpen.run(deviceId, series.spec.tier, series.startMs, bucketEndMs(series.spec, series.lastBucketMs), rows, bytes);
-  }
-
-  /** A finished rollup block has no open bucket left; it is written once, complete. */
-  function writeFinished(deviceId: string, spec: RollupTier, block: ColumnBlockWriter): void {
-    insertFinished.run(deviceId, spec.tier, block.startMs, bucketEndMs(spec, block.lastAtMs), block.rows, block.toBytes());
   }
 
   return {
@@ -116,21 +140,22 @@ export function createTelemetryHistory(options: TelemetryHistoryOptions): Teleme
       state.lastAtMs = atMs;
       const raw = state.raw;
       if (raw && (raw.rows >= RAW_BLOCK_ROWS || raw.byteLength >= BLOCK_TARGET_BYTES || atMs >= raw.startMs + RAW_BLOCK_SPAN_MS)) {
-        writeRaw(deviceId, raw, true);
-        state.raw = undefined;
+        const rest = insertBlock(deviceId, raw);
+        state.raw = rest.length > 0 ? ColumnBlockWriter.fromRows(rest[0]!.atMs, RAW_ORDERS, rest) : undefined;
       }
       state.raw ??= ColumnBlockWriter.create(atMs, RAW_ORDERS);
       state.raw.append(atMs, scaled);
       for (const series of [state.minute, state.hour]) {
         const finished = series.add(atMs, scaled);
-        if (finished) writeFinished(deviceId, series.spec, finished);
+        if (finished) series.carry(insertBlock(deviceId, finished, series.spec));
       }
       dirty.add(state);
       return true;
     },
     persist() {
       for (const state of dirty) {
-        if (state.raw) writeRaw(state.deviceId, state.raw);
+        const raw = state.raw;
+        if (raw) upsertOpen.run(state.deviceId, RAW_TIER, raw.startMs, raw.lastAtMs, raw.rows, raw.toBytes());
         writeRollup(state.deviceId, state.minute);
         writeRollup(state.deviceId, state.hour);
       }
@@ -138,7 +163,7 @@ export function createTelemetryHistory(options: TelemetryHistoryOptions): Teleme
     },
     read(deviceId, tier, fromMs, toMs) {
       const orders = tier === RAW_TIER ? RAW_ORDERS : ROLLUP_ORDERS;
-      return selectRange.all(deviceId, tier, fromMs, toMs, deviceId, tier, fromMs, toMs).flatMap((row) => decodeColumnBlock(row.data, row.start_ms, orders));
+      return selectRange.all(deviceId, tier, fromMs, toMs, deviceId, tier, fromMs, toMs).flatMap((row) => decodeStoredBlock(row.format, row.data, row.start_ms, orders));
     },
     pruneStep(tier, beforeMs, limit) {
       const { changes } = deleteOld.run(tier, beforeMs, limit);

@@ -9,6 +9,19 @@ export const zigzag = (value: number): number => (value >= 0 ? value * 2 : -valu
 /** Reverse of {@link zigzag}. */
 export const unzigzag = (zigzagged: number): number => (zigzagged % 2 === 0 ? zigzagged / 2 : -(zigzagged + 1) / 2);
 
+/** An unsigned varint (7 bits a byte, least significant group first) from the bytes `nextByte` returns. */
+export function readVarint(nextByte: () => number): number {
+  let value = 0;
+  let scale = 1;
+  for (;;) {
+    const byte = nextByte();
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return value;
+    scale *= 0x80;
+    if (scale > 2 ** 56) throw new RangeError('varint too long');
+  }
+}
+
 export class ByteWriter {
   private buffer: Uint8Array;
   private length = 0;
@@ -69,16 +82,10 @@ export class ByteReader {
   }
 
   uint(): number {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
+    return readVarint(() => {
       if (this.offset >= this.buffer.length) throw new RangeError('truncated varint');
-      const byte = this.buffer[this.offset++]!;
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 0x80;
-      if (scale > 2 ** 56) throw new RangeError('varint too long');
-    }
+      return this.buffer[this.offset++]!;
+    });
   }
 
   sint(): number {

@@ -1,8 +1,9 @@
-/** `fedfleet devices ls|show|label|revoke`: the device registry. */
+/** `fedfleet devices ls|show|label|revoke|telemetry`: the device registry and each device's telemetry history. */
 import type { DeviceJson } from '../../fleet/schemas.js';
 import { isLabelKey, isLabelValue } from '../../fleet/labels.js';
 import { CLIENT_OPTIONS, parse } from '../args.js';
 import { usageError } from '../cli-error.js';
+import { showDeviceTelemetry } from '../device-telemetry.js';
 import { createHubClient } from '../hub-client.js';
 import { printJson, println, type CliIo } from '../io.js';
 import { ago, countOf, formatBytes, formatLabels, formatTable } from '../table.js';
@@ -12,6 +13,11 @@ export const DEVICES_USAGE = `Usage:
   fedfleet devices show <id> [--json]
   fedfleet devices label <id> key=value key2- … [--json]     (key- removes a label)
   fedfleet devices revoke <id> [--json]
+  fedfleet devices telemetry <id|name> [--metric cpu] [--since 1h] [--json]
+
+telemetry: one metric over the last --since (90s, 30m, 24h, 7d) as a text chart. --metric: cpu (cpuPercent),
+temp (temperatureC), mem (memory used %), p50/p95 (inferenceP50Ms/inferenceP95Ms), accuracy (localAccuracy),
+disk (diskFreeBytes), rss (rssBytes), load (load1), battery (batteryPercent), or any metric of the telemetry API.
 
 Selectors: k=v, k!=v, k (has k), !k (lacks k); commas mean AND.
 Common options: --hub <url> (FEDFLEET_HUB, default http://127.0.0.1:8080), --token <admin token>
@@ -22,6 +28,8 @@ const OPTIONS = {
   ...CLIENT_OPTIONS,
   selector: { type: 'string' },
   status: { type: 'string' },
+  metric: { type: 'string' },
+  since: { type: 'string' },
 } as const;
 
 const pct = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(0)}%`);
@@ -32,6 +40,9 @@ export async function runDevicesCommand(argv: string[], io: CliIo): Promise<numb
   if (values.help || !action) {
     io.stdout.write(DEVICES_USAGE);
     return values.help ? 0 : 2;
+  }
+  if ((values.metric !== undefined || values.since !== undefined) && action !== 'telemetry') {
+    throw usageError(`--${values.metric !== undefined ? 'metric' : 'since'} goes with devices telemetry, not devices ${action}`);
   }
   const client = createHubClient(values, io);
   const requireId = (usage: string): string => {
@@ -102,6 +113,9 @@ export async function runDevicesCommand(argv: string[], io: CliIo): Promise<numb
       println(io.stdout, `revoked ${decodeURIComponent(id)}: credentials deleted, session closed`);
       return 0;
     }
+    case 'telemetry':
+      if (rest.length !== 1) throw usageError('usage: fedfleet devices telemetry <id|name> [--metric cpu] [--since 1h]');
+      return showDeviceTelemetry(client, io, rest[0]!, values);
     default:
       throw usageError(`unknown devices command ${JSON.stringify(action)}\n${DEVICES_USAGE}`);
   }

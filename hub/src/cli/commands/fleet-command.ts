@@ -1,19 +1,24 @@
-/** `fedfleet fleet health`: device counts by status and by label. */
-import type { FleetHealth } from '../../fleet/schemas.js';
+/** `fedfleet fleet health [--watch]`: devices by status and health, open alerts, versions in service, by label. */
 import { CLIENT_OPTIONS, parse } from '../args.js';
 import { usageError } from '../cli-error.js';
+import { watchFleetHealth } from '../fleet-health-watch.js';
+import { createModelNames, printFleetHealth, type FleetHealthAnswer } from '../fleet-health-view.js';
 import { createHubClient } from '../hub-client.js';
-import { printJson, println, type CliIo } from '../io.js';
-import { formatTable } from '../table.js';
+import { printJson, type CliIo } from '../io.js';
 
 export const FLEET_USAGE = `Usage:
-  fedfleet fleet health [--json]
+  fedfleet fleet health [--watch] [--json]
 
+Devices by status and by health (healthy, degraded, offline), open alerts by rule, the model versions in service
+(devices, health, mean accuracy) and counts per label. --watch: drawn again whenever the hub's events change it,
+until Ctrl-C (with --json: one JSON line per change).
 Common options: --hub <url>, --token <admin token> (see fedfleet devices --help).
 `;
 
+const OPTIONS = { ...CLIENT_OPTIONS, watch: { type: 'boolean', default: false } } as const;
+
 export async function runFleetCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(argv, CLIENT_OPTIONS);
+  const { values, positionals } = parse(argv, OPTIONS);
   const [action, ...rest] = positionals;
   if (values.help || !action) {
     io.stdout.write(FLEET_USAGE);
@@ -21,13 +26,19 @@ export async function runFleetCommand(argv: string[], io: CliIo): Promise<number
   }
   if (action !== 'health') throw usageError(`unknown fleet command ${JSON.stringify(action)}\n${FLEET_USAGE}`);
   if (rest.length > 0) throw usageError(`unexpected argument ${rest[0]}`);
-  const health = await createHubClient(values, io).request<FleetHealth>('GET', '/v1/fleet/health');
-  if (values.json) return printJson(io, health), 0;
-  println(io.stdout, `${health.total} device${health.total === 1 ? '' : 's'}: ${health.byStatus.online} online, ${health.byStatus.offline} offline`);
-  const labels = Object.entries(health.byLabel);
-  if (labels.length > 0) {
-    println(io.stdout);
-    println(io.stdout, formatTable(['LABEL', 'ONLINE', 'OFFLINE'], labels.map(([label, counts]) => [label, counts.online, counts.offline])));
+  const client = createHubClient(values, io);
+  if (values.watch) {
+    const stop = new AbortController();
+    const onInterrupt = () => stop.abort();
+    process.once('SIGINT', onInterrupt);
+    try {
+      return await watchFleetHealth(client, io, { signal: stop.signal, json: values.json });
+    } finally {
+      process.off('SIGINT', onInterrupt);
+    }
   }
+  const health = await client.request<FleetHealthAnswer>('GET', '/v1/fleet/health');
+  if (values.json) return printJson(io, health), 0;
+  printFleetHealth(io, health, await createModelNames(client)(health));
   return 0;
 }

@@ -25,8 +25,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { selector, status, limit, offset } = request.query;
-      const result = app.fleet.listDevices({ selector: parseSelector(selector ?? ''), status, limit, offset });
+      const { selector, status, health, limit, offset } = request.query;
+      const result = app.fleet.listDevices({ selector: parseSelector(selector ?? ''), status, health, limit, offset });
       reply.header('x-total-count', String(result.total));
       return result.devices;
     },

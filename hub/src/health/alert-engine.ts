@@ -26,6 +26,8 @@ export interface AlertEngineDeps {
   presence: DevicePresence;
   clock: Clock;
   log: HubLogger;
+  /** Each device's latest accuracy as stored (the quality capability), read once at start; later ones come as events. */
+  storedAccuracies?: () => Iterable<{ deviceId: string; versionId: string; accuracy: number }>;
 }
 
 export interface AlertEngine {
@@ -187,6 +189,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
 
   return {
     start() {
+      for (const a of deps.storedAccuracies?.() ?? []) if (!accuracy.has(a.deviceId)) accuracy.set(a.deviceId, { versionId: a.versionId, accuracy: a.accuracy });
       subscribe();
       reconcile();
     },

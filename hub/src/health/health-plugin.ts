@@ -41,7 +41,12 @@ export const healthPlugin = fp(
     const rules = resolveRules(config.alerts);
     const metrics = registerHealthMetrics(app.metrics.registry, () => repo.countOpenByRule());
     const alerts = createAlerts({ repo, events, audit: app.audit, clock, opened: metrics.opened });
-    const engine = createAlertEngine({ alerts, rules, events, devices: fleet.devices, presence: fleet.presence, clock, log });
+    // `app.quality` registers before this plugin when the hub has it (build-hub.ts); tests may build without it.
+    const quality = app.hasDecorator('quality') ? app.quality : undefined;
+    const engine = createAlertEngine({
+      alerts, rules, events, devices: fleet.devices, presence: fleet.presence, clock, log,
+      ...(quality ? { storedAccuracies: () => quality.latestAccuracies() } : {}),
+    });
     const view = createDeviceHealthView({ fleet, alerts, engine });
     app.decorate('health', { alerts, engine, rules, deviceHealth: view.deviceHealth, fleetHealth: view.fleetHealth } satisfies Health);
     fleet.useHealth((device) => view.healthOf(device));

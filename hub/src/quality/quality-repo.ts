@@ -21,6 +21,8 @@ export interface QualitySample {
   atMs: number;
 }
 
+export interface LatestAccuracy { deviceId: string; versionId: string; accuracy: number }
+
 export interface InputDriftRecord { psi: number; ks: number; examples: number; baselineExamples: number; atMs: number }
 
 interface SampleRow { version_id: string; model_id: string | null; source: QualitySource; accuracy: number; examples: number; at_ms: number }
@@ -44,6 +46,10 @@ export function createQualityRepo(db: SqliteDatabase, options: { maxSamplesPerSe
     baselines: db.prepare<[string], BaselineRow>('SELECT * FROM device_quality_baselines WHERE device_id = ?'),
     samples: db.prepare<[string], SampleRow>('SELECT * FROM device_quality_samples WHERE device_id = ? ORDER BY at_ms, id'),
     drift: db.prepare<[string], DriftRow>('SELECT * FROM device_input_drift WHERE device_id = ?'),
+    // Each device's newest sample (any version, any source).
+    latest: db.prepare<[], { device_id: string; version_id: string; accuracy: number }>(`SELECT s.device_id, s.version_id, s.accuracy
+      FROM device_quality_samples s WHERE s.id = (SELECT t.id FROM device_quality_samples t WHERE t.device_id = s.device_id
+      ORDER BY t.at_ms DESC, t.id DESC LIMIT 1)`),
     putDrift: db.prepare(`INSERT INTO device_input_drift (device_id, psi, ks, examples, baseline_examples, at_ms) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (device_id) DO UPDATE SET psi = excluded.psi, ks = excluded.ks, examples = excluded.examples,
       baseline_examples = excluded.baseline_examples, at_ms = excluded.at_ms`),
@@ -55,6 +61,9 @@ export function createQualityRepo(db: SqliteDatabase, options: { maxSamplesPerSe
   };
 
   return {
+    /** Each device's newest accuracy sample, with the version it was measured on. */
+    latestAccuracies: (): LatestAccuracy[] =>
+      q.latest.all().map((r) => ({ deviceId: r.device_id, versionId: r.version_id, accuracy: r.accuracy })),
     /**
      * Stores a sample, prunes its series and moves the baseline, in one transaction.
      * @returns the baseline after the sample, or undefined when the sample was a repeat (same ref) and nothing changed.

@@ -10,7 +10,7 @@ import type { TelemetryJson } from '../fleet/telemetry-json.js';
 import type { HubLogger } from '../logger.js';
 import { comparable, ksDistance, psi } from './drift-measures.js';
 import './quality-events.js';
-import type { QualityRepo, QualitySample } from './quality-repo.js';
+import type { LatestAccuracy, QualityRepo, QualitySample } from './quality-repo.js';
 import type { DeviceQualityJson } from './schemas.js';
 import { telemetryQuality } from './telemetry-quality.js';
 
@@ -46,6 +46,8 @@ export interface Quality {
   /** A device's telemetry: its feedback window (when it has enough labels) and its input drift, each rate-limited. */
   onTelemetry(deviceId: string, telemetry: TelemetryJson): void;
   deviceQuality(deviceId: string): DeviceQualityJson;
+  /** Each device's newest accuracy sample: what a restarted process starts from before new samples arrive. */
+  latestAccuracies(): LatestAccuracy[];
 }
 
 export function createQuality(options: QualityOptions): Quality {
@@ -104,6 +106,7 @@ export function createQuality(options: QualityOptions): Quality {
       }
       measureDrift(deviceId, q, nowMs);
     },
+    latestAccuracies: () => repo.latestAccuracies(),
     deviceQuality(deviceId) {
       const versions = [...repo.deviceQuality(deviceId)].map(([versionId, v]) => {
         const known = versionOf(versionId);

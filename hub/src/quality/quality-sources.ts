@@ -2,7 +2,8 @@
  * Where accuracy samples come from besides telemetry, read without changing the capabilities that own them: a
  * committed round's per-device federated evaluation (round_participants, read on `round.committed`, when the
  * evaluated version exists) and a rollout target's self-test (stored with the target when the device activated the
- * version, read on each `rollout.target`; the sample's ref makes repeats no-ops).
+ * version, read on each `rollout.target`; the sample's ref makes repeats no-ops), with the run of the version it
+ * replaced on the same examples as a self-test of that version.
  */
 import type { HubEvents } from '../events/hub-events.js';
 import type { RolloutRepo } from '../rollouts/rollout-repo.js';
@@ -37,6 +38,13 @@ export function subscribeQualitySources(deps: QualitySourcesDeps): () => void {
     if (!target?.selfTest) return;
     const rollout = rollouts.rollout(rolloutId);
     if (!rollout) return;
+    // The replaced version's run on the same held-out examples (the health gate's baseline) is a self-test of it too.
+    if (target.baseline && target.previousVersionId && target.previousVersionId !== rollout.versionId) {
+      quality.record({
+        deviceId, versionId: target.previousVersionId, modelId: rollout.modelId, source: 'self-test', ref: `rollout:${rolloutId}:replaced`,
+        accuracy: target.baseline.accuracy, examples: target.baseline.examples, atMs: Date.parse(at),
+      });
+    }
     quality.record({
       deviceId, versionId: rollout.versionId, modelId: rollout.modelId, source: 'self-test', ref: `rollout:${rolloutId}`,
       accuracy: target.selfTest.accuracy, examples: target.selfTest.examples, atMs: Date.parse(at),

@@ -146,3 +146,23 @@ describe('telemetry ingestion', () => {
       .toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });
+
+describe('the latest telemetry of a device', () => {
+  it('carries the labelled-accuracy count and the input histograms, and leaves out a histogram whose range is not finite', async () => {
+    const testHub = await startTestHub();
+    const device = await enrollDevice(testHub);
+    const client = await connectDevice(testHub, device);
+    await publishStatus(client, device.deviceId);
+    const stats = { lo: 0, hi: 1, counts: [3, 0, 5, 2], examples: 10 };
+    await publishTelemetry(client, device.deviceId, {
+      cpuPercent: 4, localAccuracy: 0.5, localAccuracyExamples: 64, inputStats: stats, inputBaseline: { ...stats, lo: Number.NaN },
+    });
+    type Shown = { telemetry: Record<string, unknown> | null };
+    const shown = await waitFor(async () => {
+      const body = (await testHub.api<Shown>('GET', `/v1/devices/${device.deviceId}`)).body;
+      return body.telemetry?.cpuPercent === 4 ? body.telemetry : undefined;
+    });
+    expect(shown).toMatchObject({ localAccuracyExamples: 64, inputStats: stats });
+    expect(shown).not.toHaveProperty('inputBaseline');
+  });
+});

@@ -32,10 +32,11 @@ describe('agent serving telemetry', () => {
       }
       const telemetry = await waitFor(async () => {
         const device = (await testHub.api<DeviceJson>('GET', `/v1/devices/${agent.deviceId}`)).body;
-        // A heartbeat may fall between the predictions and the feedback: wait for one that carries both.
-        return device.telemetry?.inferenceCount === 3 && device.telemetry.localAccuracy !== undefined ? device.telemetry : undefined;
+        // A heartbeat may fall between the predictions and the feedback, or between the two labels: wait for one that
+        // carries all three inferences and both labels.
+        return device.telemetry?.inferenceCount === 3 && device.telemetry.localAccuracyExamples === 2 ? device.telemetry : undefined;
       });
-      expect(telemetry).toMatchObject({ inferenceCount: 3, inferenceP50Ms: 4, inferenceP95Ms: 6, localAccuracy: 0.5 });
+      expect(telemetry).toMatchObject({ inferenceCount: 3, inferenceP50Ms: 4, inferenceP95Ms: 6, localAccuracy: 0.5, localAccuracyExamples: 2 });
       expect(agent.shadowStats()).toEqual({ inferences: 0, agreements: 0, labelled: 0, championCorrect: 0, challengerCorrect: 0 });
     } finally {
       await server.close();

@@ -9,11 +9,10 @@ import type { HubEventMap } from '../events/hub-events.js';
 import '../fleet/fleet-events.js';
 import '../health/health-events.js';
 import '../rollouts/rollout-events.js';
-import { CliError } from './cli-error.js';
-import { subscribeToEvents } from './event-stream.js';
 import { createModelNames, printFleetHealth, type FleetHealthAnswer } from './fleet-health-view.js';
 import type { HubClient } from './hub-client.js';
 import { println, type CliIo } from './io.js';
+import { isHubUnreachable, sleepMs, subscribeWithRetry } from './subscribe-with-retry.js';
 
 /** The events after which the summary may read differently. */
 export const FLEET_HEALTH_WATCH_EVENTS = [
@@ -33,17 +32,6 @@ export interface FleetHealthWatchOptions {
   json?: boolean;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-
 /** Watches until `signal` aborts; exit status 0. A failure other than a dropped stream ends it with its error. */
 export async function watchFleetHealth(client: HubClient, io: CliIo, options: FleetHealthWatchOptions): Promise<number> {
   const { signal } = options;
@@ -54,7 +42,6 @@ export async function watchFleetHealth(client: HubClient, io: CliIo, options: Fl
   const modelNames = createModelNames(client);
   let shown = '';
   let draws = 0;
-  let failures = 0;
 
   async function refresh(): Promise<void> {
     const health = await client.request<FleetHealthAnswer>('GET', '/v1/fleet/health');
@@ -78,16 +65,8 @@ export async function watchFleetHealth(client: HubClient, io: CliIo, options: Fl
     let failure: unknown;
     let pending = Promise.resolve();
     try {
-      let events: AsyncGenerator<{ name: string; data: unknown }>;
-      try {
-        events = await subscribeToEvents(client, FLEET_HEALTH_WATCH_EVENTS, connection.signal);
-      } catch (error) {
-        if (signal.aborted) break;
-        if (!(error instanceof CliError && error.code === 'HUB_ERR_HUB_UNREACHABLE') || ++failures > maxRetries) throw error;
-        await sleep(retryMs, signal);
-        continue;
-      }
-      failures = 0;
+      const events = await subscribeWithRetry(client, FLEET_HEALTH_WATCH_EVENTS, connection.signal, { retryMs, maxRetries, stop: signal });
+      if (!events) break;
       await refresh();
       for await (const _event of events) {
         if (timer) continue; // a fetch is already due: it will see this change too
@@ -101,14 +80,14 @@ export async function watchFleetHealth(client: HubClient, io: CliIo, options: Fl
         }, debounceMs);
       }
       await pending;
-      if (failure && !(failure instanceof CliError && failure.code === 'HUB_ERR_HUB_UNREACHABLE')) throw failure;
+      if (failure && !isHubUnreachable(failure)) throw failure;
     } finally {
       if (timer) clearTimeout(timer);
       signal.removeEventListener('abort', stop);
       connection.abort();
     }
     // The stream ended (the hub restarted, the network failed): subscribe again and catch up from the API.
-    if (!signal.aborted) await sleep(retryMs, signal);
+    if (!signal.aborted) await sleepMs(retryMs, signal);
   }
   return 0;
 }

@@ -6,11 +6,10 @@
  */
 import type { RolloutDetailJson } from '../rollouts/schemas.js';
 import type { RolloutState } from '../rollouts/rollout-state.js';
-import { CliError } from './cli-error.js';
-import { subscribeToEvents } from './event-stream.js';
 import type { HubClient } from './hub-client.js';
 import { printJson, type CliIo } from './io.js';
 import { createRolloutWatchDisplay, ROLLOUT_WATCH_EVENTS, type RolloutWatchDisplay, type RolloutWatchEvent } from './rollout-watch-display.js';
+import { sleepMs, subscribeWithRetry } from './subscribe-with-retry.js';
 
 export interface WatchOptions {
   /** Wait before subscribing again after the stream dropped. Default 1000 ms. */
@@ -27,26 +26,16 @@ const jsonDisplay = (io: CliIo): RolloutWatchDisplay => ({ sync() {}, apply() {}
 /** The states after which a rollout's waves change no more (a completed one only deploys to devices that join). */
 const WATCH_ENDS: readonly RolloutState[] = ['completed', 'aborted', 'superseded'];
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export async function watchRollout(client: HubClient, io: CliIo, id: string, options: WatchOptions = {}): Promise<number> {
   const retryMs = options.retryMs ?? 1000;
   const maxRetries = options.maxRetries ?? 60;
   const path = `/v1/rollouts/${encodeURIComponent(id)}`;
   const display = options.json ? jsonDisplay(io) : createRolloutWatchDisplay(io);
-  let failures = 0;
   for (;;) {
     const connection = new AbortController();
     try {
-      let events: AsyncGenerator<{ name: string; data: unknown }>;
-      try {
-        events = await subscribeToEvents(client, ROLLOUT_WATCH_EVENTS, connection.signal);
-      } catch (error) {
-        if (!(error instanceof CliError && error.code === 'HUB_ERR_HUB_UNREACHABLE') || ++failures > maxRetries) throw error;
-        await sleep(retryMs);
-        continue;
-      }
-      failures = 0;
+      // Without `stop` it only ends by subscribing or by throwing.
+      const events = (await subscribeWithRetry(client, ROLLOUT_WATCH_EVENTS, connection.signal, { retryMs, maxRetries }))!;
       const rollout = await client.request<RolloutDetailJson>('GET', path);
       display.sync(rollout);
       if (WATCH_ENDS.includes(rollout.state)) return finish(rollout);
@@ -62,7 +51,7 @@ export async function watchRollout(client: HubClient, io: CliIo, id: string, opt
       connection.abort();
     }
     // The stream ended while the rollout runs: subscribe again and catch up from the API.
-    await sleep(retryMs);
+    await sleepMs(retryMs);
   }
 
   function finish(rollout: RolloutDetailJson): number {

@@ -66,7 +66,7 @@ export function createFleet(deps: FleetDeps): Fleet {
   const { devices, tokens, liveness, telemetry, audit, events, clock } = deps;
   let healthOf = statusOnlyHealth;
 
-  function toJson(record: DeviceRecord): DeviceJson {
+  function toJson(record: DeviceRecord, health: DeviceHealth = healthOf(record)): DeviceJson {
     const live = liveness.state(record.id);
     const lastSeenMs = Math.max(record.lastSeenMs ?? 0, live?.lastSeenMs ?? 0);
     return {
@@ -85,7 +85,7 @@ export function createFleet(deps: FleetDeps): Fleet {
       shadowVersionId: record.shadowVersionId,
       registryVersions: record.registryVersions,
       createdAt: iso(record.createdAtMs),
-      health: healthOf(record),
+      health,
     };
   }
 
@@ -122,12 +122,15 @@ export function createFleet(deps: FleetDeps): Fleet {
     listDevices({ health, ...query }) {
       if (!health) {
         const { devices: records, total } = devices.list(query);
-        return { devices: records.map(toJson), total };
+        return { devices: records.map((record) => toJson(record)), total };
       }
-      // Health is not a column: filter the repo's matches, then page.
+      // Health is not a column: filter the repo's matches, then page (each health computed once: it reads the alerts).
       const offset = query.offset ?? 0;
-      const matching = devices.list({ ...query, limit: undefined, offset: undefined }).devices.filter((record) => healthOf(record).status === health);
-      return { devices: matching.slice(offset, offset + (query.limit ?? matching.length)).map(toJson), total: matching.length };
+      const matching = devices.list({ ...query, limit: undefined, offset: undefined }).devices
+        .map((record) => ({ record, deviceHealth: healthOf(record) }))
+        .filter(({ deviceHealth }) => deviceHealth.status === health);
+      const page = matching.slice(offset, offset + (query.limit ?? matching.length));
+      return { devices: page.map(({ record, deviceHealth }) => toJson(record, deviceHealth)), total: matching.length };
     },
     useHealth(source) {
       healthOf = source;

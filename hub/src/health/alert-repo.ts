@@ -38,8 +38,6 @@ export interface AlertOccurrence {
 export interface AlertRepo {
   /** Opens an alert, or refreshes the open one of (rule, subject): `created` tells which. */
   open(occurrence: AlertOccurrence, atMs: number): { alert: AlertJson; created: boolean };
-  /** The open alert of (rule, subject), if any. */
-  findOpen(rule: string, subject: string): AlertJson | undefined;
   /** Resolves the open alert of (rule, subject); undefined when none was open. */
   resolve(rule: string, subject: string, atMs: number): AlertJson | undefined;
   /** Records an acknowledgement (the first one counts); undefined for an unknown id. */
@@ -102,10 +100,6 @@ export function createAlertRepo(db: SqliteDatabase): AlertRepo {
 
   return {
     open: (occurrence, atMs) => open(occurrence, atMs),
-    findOpen(rule, subject) {
-      const row = selectOpen.get(rule, subject);
-      return row && toJson(row);
-    },
     resolve(rule, subject, atMs) {
       const row = selectOpen.get(rule, subject);
       if (!row) return undefined;

@@ -21,7 +21,6 @@ export interface Alerts {
   /** Throws HUB_ERR_ALERT_NOT_FOUND. Acknowledging twice changes nothing the second time. */
   acknowledge(id: string, actor: string): AlertJson;
   list(query: Partial<AlertListQuery>): AlertJson[];
-  findOpen(rule: string, subject: string): AlertJson | undefined;
   listOpen(): AlertJson[];
   /** Open alerts of one device, oldest first. */
   openForDevice(deviceId: string): AlertJson[];
@@ -68,7 +67,6 @@ export function createAlerts({ repo, events, audit, clock, opened }: AlertsDeps)
       return alert;
     },
     list: (query) => repo.list(query),
-    findOpen: (rule, subject) => repo.findOpen(rule, subject),
     listOpen: () => repo.listOpen(),
     openForDevice: (deviceId) => repo.listOpenForDevice(deviceId),
     countOpenByRule: () => repo.countOpenByRule(),

@@ -11,15 +11,13 @@ import type { Alerts } from './alerts.js';
 import type { AlertJson, FleetHealthSummary, HealthCounts, VersionHealth } from './schemas.js';
 
 export interface DeviceHealthView {
-  /** Throws HUB_ERR_DEVICE_NOT_FOUND. */
-  deviceHealth(deviceId: string): DeviceHealth;
   /** Health of a device record, from its open alerts. */
   healthOf(device: Pick<DeviceRecord, 'id' | 'status'>, openAlerts?: readonly AlertJson[]): DeviceHealth;
   fleetHealth(): FleetHealthSummary;
 }
 
 export interface DeviceHealthDeps {
-  fleet: Pick<Fleet, 'health' | 'getDevice'> & { devices: Pick<DeviceRepo, 'list'> };
+  fleet: Pick<Fleet, 'health'> & { devices: Pick<DeviceRepo, 'list'> };
   alerts: Alerts;
   engine: Pick<AlertEngine, 'latestAccuracy'>;
 }
@@ -35,9 +33,6 @@ export function createDeviceHealthView({ fleet, alerts, engine }: DeviceHealthDe
   }
 
   return {
-    deviceHealth(deviceId) {
-      return fleet.getDevice(deviceId).health;
-    },
     healthOf,
     fleetHealth() {
       const base = fleet.health();

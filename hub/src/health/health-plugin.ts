@@ -19,7 +19,7 @@ import { registerHealthMetrics } from './health-metrics.js';
 import { alertRoutes } from './routes/alert-routes.js';
 import { fleetHealthRoute } from './routes/fleet-health-route.js';
 
-export interface Health extends Pick<DeviceHealthView, 'deviceHealth' | 'fleetHealth'> {
+export interface Health extends Pick<DeviceHealthView, 'fleetHealth'> {
   readonly alerts: Alerts;
   readonly engine: AlertEngine;
   /** Every rule's settings: defaults with the `alerts` config applied. */
@@ -48,7 +48,7 @@ export const healthPlugin = fp(
       ...(quality ? { storedAccuracies: () => quality.latestAccuracies() } : {}),
     });
     const view = createDeviceHealthView({ fleet, alerts, engine });
-    app.decorate('health', { alerts, engine, rules, deviceHealth: view.deviceHealth, fleetHealth: view.fleetHealth } satisfies Health);
+    app.decorate('health', { alerts, engine, rules, fleetHealth: view.fleetHealth } satisfies Health);
     fleet.useHealth((device) => view.healthOf(device));
 
     let webhook: AlertWebhook | undefined;

@@ -122,7 +122,8 @@ export class LoopEngine {
     const policy = repo.policy(policyId);
     if (!this.open || !policy?.enabled) return;
     const group = this.deps.devices.list({ selector: parseSelector(policy.selector) }).devices;
-    const verdict = judgeTrigger(policy, new Set(group.map((d) => d.id)), this.deps.alerts.listOpen());
+    const groupIds = new Set(group.map((d) => d.id));
+    const verdict = judgeTrigger(policy, groupIds, this.deps.alerts.listOpen());
     if (!verdict.met) return;
     const nowMs = clock.now();
     const limited = rateLimited(policy, nowMs, repo.lastStartMs(policyId), repo.startsSince(policyId, nowMs - DAY_MS));
@@ -139,7 +140,7 @@ export class LoopEngine {
       if (request.quantize) await this.deps.coordinator.checkQuantize(request);
       // One run of a policy at a time; checked after the await, where an alert that arrived meanwhile may have started one.
       if (!this.open || repo.activeRun(policyId)) return;
-      const baseline = groupBaseline(this.latestSamples(group, base.id), new Set(group.map((d) => d.id)), base.id, nowMs - BASELINE_WINDOW_MS);
+      const baseline = groupBaseline(this.latestSamples(group, base.id), groupIds, base.id, nowMs - BASELINE_WINDOW_MS);
       this.deps.store.transaction(() => {
         const campaign = this.deps.coordinator.startCampaign(request);
         this.deps.audit.record({ actor: 'hub', action: 'campaign.started', target: campaign.id, details: { ...request, loopPolicyId: policyId } });

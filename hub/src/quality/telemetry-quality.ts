@@ -1,6 +1,6 @@
 /**
- * The quality fields of a `telemetry` event (Telemetry 21, 23–25, proto/fleet.proto): read defensively, since
- * TelemetryJson declares only the fields the fleet stores and a device may send anything the wire allows.
+ * The quality fields of a `telemetry` event (Telemetry 21, 23–25, proto/fleet.proto): read defensively, since a
+ * device may send anything the wire allows (a histogram with no bins, negative counts, hi ≤ lo).
  */
 import type { TelemetryJson } from '../fleet/telemetry-json.js';
 import type { BinnedInputs } from './drift-measures.js';
@@ -25,8 +25,7 @@ function histogram(value: unknown): BinnedInputs | undefined {
   return { lo, hi, counts: numbers, examples };
 }
 
-export function telemetryQuality(telemetry: TelemetryJson): TelemetryQuality {
-  const t = telemetry as TelemetryJson & Record<string, unknown>;
+export function telemetryQuality(t: TelemetryJson): TelemetryQuality {
   const accuracy = t.localAccuracy;
   return {
     versionId: t.activeVersionId || undefined,

@@ -4,7 +4,7 @@
  * still shows what had come in. Accuracy and loss are weighted by each device's example count, bounded as rounds bound
  * federated evaluation (fleetEvalMetrics: no device's claim counts for more than capFactor × the median one).
  */
-import { fleetEvalMetrics, type EvalSample } from '../rounds/eval-result-check.js';
+import { fleetEvalMetrics, type EvalMetrics } from '../rounds/eval-result-check.js';
 import type { SqliteDatabase } from '../store/database.js';
 import type { EvalDeviceState, FleetEvalState } from './quantization-state.js';
 
@@ -67,7 +67,7 @@ export interface FleetEvalRow {
 }
 
 /** The devices' results as weighed into the job's figure (fleetEvalMetrics: claims bounded by the median). */
-function evalSamples(json: string | null): EvalSample[] {
+function evalSamples(json: string | null): EvalMetrics[] {
   try {
     const parsed: unknown = JSON.parse(json ?? '[]');
     if (!Array.isArray(parsed)) return [];

@@ -4,7 +4,7 @@
  * that asks devices to evaluate (round evaluators, a quantization job's int8 evaluation).
  */
 import type { EvalResultProps } from '@fedfleet/proto';
-import { DEFAULT_WEIGHT_CAP_FACTOR, lowerMedian } from './update-weight.js';
+import { DEFAULT_WEIGHT_CAP_FACTOR, medianWeightCap } from './update-weight.js';
 
 export interface EvalMetrics {
   examples: number;
@@ -24,13 +24,6 @@ export function checkEvalResult(result: EvalResultProps): EvalVerdict {
   return { ok: true, metrics: { examples, loss, accuracy } };
 }
 
-/** One device's checked evaluation, as weighed into a fleet figure. */
-export interface EvalSample {
-  examples: number;
-  accuracy: number;
-  loss: number;
-}
-
 export interface FleetEvalMetrics {
   /** Σ wₖ accₖ / Σ wₖ. */
   accuracy: number;
@@ -47,10 +40,10 @@ export interface FleetEvalMetrics {
  * median of the nⱼ⌋), which ⌈(n − 1)/2⌉ or fewer inflated claims cannot raise. Devices with no examples don't count;
  * undefined when none has any.
  */
-export function fleetEvalMetrics(samples: readonly EvalSample[], capFactor = DEFAULT_WEIGHT_CAP_FACTOR): FleetEvalMetrics | undefined {
+export function fleetEvalMetrics(samples: readonly EvalMetrics[], capFactor = DEFAULT_WEIGHT_CAP_FACTOR): FleetEvalMetrics | undefined {
   const counted = samples.filter((s) => s.examples > 0);
   if (counted.length === 0) return undefined;
-  const cap = Math.floor(Math.max(1, capFactor) * lowerMedian(counted.map((s) => s.examples)));
+  const cap = medianWeightCap(counted.map((s) => s.examples), capFactor);
   let examples = 0;
   let accuracy = 0;
   let loss = 0;

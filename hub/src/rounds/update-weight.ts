@@ -50,6 +50,11 @@ export function lowerMedian(values: readonly number[]): number {
   return sorted[(sorted.length - 1) >> 1]!;
 }
 
+/** The largest count any one claim may weigh: ⌊capFactor × lower median of `counts`⌋ (capFactor below 1 counts as 1). */
+export function medianWeightCap(counts: readonly number[], capFactor: number): number {
+  return Math.floor(Math.max(1, capFactor) * lowerMedian(counts));
+}
+
 /** Bounded weights of a round's accepted updates, in the order given. */
 export function boundUpdateWeights(claims: readonly WeightClaim[], bounds: WeightBounds): BoundedWeight[] {
   const individual = claims.map(({ deviceId, claimed, declared }) => {
@@ -67,6 +72,6 @@ export function boundUpdateWeights(claims: readonly WeightClaim[], bounds: Weigh
   });
   // The median of the already bounded counts: a claim above what the task or the device's declaration allows does
   // not move it either. Floor keeps weights integral; capFactor ≥ 1 keeps the cap ≥ the median ≥ 1.
-  const cap = Math.floor(Math.max(1, bounds.capFactor) * lowerMedian(individual.map((w) => w.weight)));
+  const cap = medianWeightCap(individual.map((w) => w.weight), bounds.capFactor);
   return individual.map((w) => (w.weight > cap ? { ...w, weight: cap, boundBy: 'median' } : w));
 }

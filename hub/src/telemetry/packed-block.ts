@@ -19,6 +19,7 @@
  */
 import { BitReader, BitWriter, bitWidth } from './bit-io.js';
 import type { BlockRow } from './column-block.js';
+import { zigzag } from './varint.js';
 
 const enum Presence {
   None = 0,
@@ -51,7 +52,7 @@ function gcd(a: number, b: number): number {
   return x;
 }
 
-const varintBits = (value: number) => 8 * Math.max(1, Math.ceil(bitWidth(value >= 0 ? value * 2 : -value * 2 - 1) / 7));
+const varintBits = (value: number) => 8 * Math.max(1, Math.ceil(bitWidth(zigzag(value)) / 7));
 
 /** k-th differences of `values` from index k on; undefined when one is not a safe integer. */
 function differences(values: readonly number[], order: 0 | 1 | 2): number[] | undefined {

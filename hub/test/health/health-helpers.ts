@@ -45,8 +45,7 @@ export function sampleTelemetry(hub: HealthHub, deviceId: string, telemetry: Par
 export async function onlineDevice(hub: HealthHub, labels: Record<string, string> = {}): Promise<{ deviceId: string; client: MqttClient }> {
   const device = await enrollDevice(hub, { labels });
   const client = await connectDevice(hub, device);
-  await publishStatus(client, device.deviceId);
-  await waitFor(() => hub.hub.fleet.liveness.isOnline(device.deviceId), 5000, 'device online');
+  await goOnline(hub, device.deviceId, client);
   return { deviceId: device.deviceId, client };
 }
 

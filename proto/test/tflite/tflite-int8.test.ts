@@ -92,6 +92,30 @@ describe('.tflite int8 export and import', () => {
     expect(Model.getRootAsModel(new ByteBuffer(bytes)).buffers(0)!.dataLength()).toBe(0);
   });
 
+
+  it('writes equal quantization parameters once: a layer shares its zero points, a pool its input parameters', () => {
+    const { graph } = tinyCnn();
+    const bytes = encodeTfliteInt8(graph);
+    const subgraph = Model.getRootAsModel(new ByteBuffer(bytes)).subgraphs(0)!;
+    const tensors = Array.from({ length: subgraph.tensorsLength() }, (_, i) => subgraph.tensors(i)!);
+    const byName = new Map(tensors.map((t) => [t.name(), t]));
+    const quantAt = (name: string): number => byName.get(name)!.quantization()!.bb_pos;
+    // zero_point is field 3 of QuantizationParameters (vtable slot 10): where its vector starts.
+    const zeroPointsAt = (name: string): number => {
+      const q = byName.get(name)!.quantization()!;
+      return q.bb!.__vector(q.bb_pos + q.bb!.__offset(q.bb_pos, 10));
+    };
+    for (const layer of ['conv1', 'conv2', 'dense1', 'output']) {
+      expect(zeroPointsAt(`${layer}/kernel`), layer).toBe(zeroPointsAt(`${layer}/bias`));
+      expect(quantAt(`${layer}/kernel`), layer).not.toBe(quantAt(`${layer}/bias`));
+    }
+    // Max pooling keeps its input's parameters (TFLite requires it), so both tensors point at one table.
+    expect(graph.tensors[1].quant).toEqual(graph.tensors[2].quant);
+    expect(quantAt('pool1')).toBe(quantAt('conv1'));
+    expect(quantAt('conv1')).not.toBe(quantAt('input'));
+    // Shared or not, every tensor still reads back its own full parameters (expectDescribes checks each value).
+    expectDescribes(describeTflite(bytes), graph);
+  });
   it('decodes from any byte offset (a Node Buffer slice of a pooled allocation)', () => {
     const { graph } = smallModel();
     const bytes = encodeTfliteInt8(graph);

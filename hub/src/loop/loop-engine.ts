@@ -216,6 +216,12 @@ export class LoopEngine {
     const policy = repo.policy(run.policyId);
     const campaign = coordinator.rounds.campaign(run.campaignId);
     if (!policy || !campaign) return;
+    if (!policy.enabled) {
+      // Disabling a policy stops what it does next: the campaign's version is not compared or rolled out.
+      this.finish(run, 'policy-disabled', 'the policy was disabled while its campaign trained: no comparison, no canary',
+        { campaignId: campaign.id, newVersionId: campaign.currentVersionId });
+      return;
+    }
     const comparison = compareVersions(coordinator.rounds.roundsOf(campaign.id), run.baselineAccuracy, policy.minImprovementPoints);
     const facts = {
       campaignId: campaign.id, oldVersionId: run.baseVersionId, newVersionId: campaign.currentVersionId, oldAccuracy: comparison.oldAccuracy,

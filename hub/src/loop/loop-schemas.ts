@@ -91,7 +91,7 @@ export const LoopPolicySchema = Type.Object({
 });
 export type LoopPolicyJson = Static<typeof LoopPolicySchema>;
 
-export const LOOP_ACTION_KINDS = ['campaign-started', 'campaign-refused', 'campaign-ended', 'canary-started', 'canary-refused', 'no-improvement', 'canary-ended'] as const;
+export const LOOP_ACTION_KINDS = ['campaign-started', 'campaign-refused', 'campaign-ended', 'canary-started', 'canary-refused', 'no-improvement', 'policy-disabled', 'canary-ended'] as const;
 export type LoopActionKind = (typeof LOOP_ACTION_KINDS)[number];
 
 export const LoopActionSchema = Type.Object({

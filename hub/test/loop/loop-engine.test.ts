@@ -138,4 +138,17 @@ describe('closed loop engine', () => {
     expect(await actionsOf(off.api, policy.id)).toEqual([]);
     expect((await off.api<unknown[]>('GET', '/v1/rounds')).body).toEqual([]);
   });
+
+  it('disabling a policy while its campaign trains stops the run before the canary', async () => {
+    const { api, hub, group } = await startLoopHub();
+    const policy = await createPolicy(api);
+    raiseDrift(hub, group[0]!);
+    const [started] = await waitForActions(api, policy.id, 1);
+    expect((await api('PATCH', `/v1/loop-policies/${policy.id}`, { enabled: false })).status).toBe(200);
+    await playRound(group, { accuracyBefore: 0.6, accuracy: 0.8 }); // better: an enabled policy would start a canary
+    const [stopped] = await waitForActions(api, policy.id, 2);
+    expect(stopped).toMatchObject({ kind: 'policy-disabled', details: { campaignId: started!.details.campaignId } });
+    expect((await api<unknown[]>('GET', '/v1/rollouts')).body).toEqual([]);
+    expect((await api<{ running: unknown }>('GET', `/v1/loop-policies/${policy.id}`)).body.running).toBeNull();
+  });
 });

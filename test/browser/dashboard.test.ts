@@ -136,6 +136,30 @@ describe('web dashboard (headless Chromium, real hub, simulated fleet)', () => {
       'wave 1: 1 of 1 devices settled', 'wave 2: 1 of 1 devices settled',
     ]);
     await shot(page, 'rollouts');
+    // Its page: every device target, healthy, with its self-test; a completed rollout offers no action.
+    await card.getByRole('link').click();
+    const targets = page.locator('tr[data-device]');
+    await expect.poll(() => targets.count()).toBe(2);
+    expect(await targets.locator('td[data-label="State"]').allTextContents()).toEqual(['healthy', 'healthy']);
+    expect(await targets.locator('td[data-label="Self-test"]').first().textContent()).toMatch(/^\d+\.\d %.*p95 \d/);
+    expect(await page.locator('[data-action]').count()).toBe(0);
+    await shot(page, 'rollout');
+    // A rollout to the offline device waits for it: pause, resume and abort from its page, each shown live.
+    expect((await hub.api('PATCH', `/v1/devices/${ids[0]}`, { labels: { set: { ring: 'offline' } } })).status).toBe(200);
+    const waiting = await hub.api<{ id: string }>('POST', '/v1/rollouts', { model: 'digits', version: 3, selector: 'ring=offline', waves: [{ percent: 100 }] });
+    expect(waiting.status).toBe(201);
+    await page.goto(`${hub.httpUrl}/#/rollouts/${waiting.body.id}`);
+    const stateBadge = page.locator(`[data-rollout="${waiting.body.id}"] section p .badge`).first();
+    await expect.poll(() => stateBadge.textContent()).toBe('running');
+    await page.locator('[data-action="pause"]').click();
+    await expect.poll(() => stateBadge.textContent(), { timeout: LIVE_MS }).toBe('paused');
+    await page.locator('[data-action="resume"]').click();
+    await expect.poll(() => stateBadge.textContent(), { timeout: LIVE_MS }).toBe('running');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator('[data-action="abort"]').click();
+    await expect.poll(() => stateBadge.textContent(), { timeout: LIVE_MS }).toBe('aborted');
+    expect(await page.locator('[data-action]').count()).toBe(0);
+    expect((await hub.api<{ state: string }>('GET', `/v1/rollouts/${waiting.body.id}`)).body.state).toBe('aborted');
     // The serving device's accuracy and latency charts now have data too.
     await page.goto(`${hub.httpUrl}/#/devices/${ids[1]}`);
     for (const chart of ['localAccuracy', 'latency']) {

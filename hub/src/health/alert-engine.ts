@@ -149,8 +149,9 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
         judge('input-drift', 'above', signal.deviceId, signal.psi, (s) =>
           `input drift: PSI ${signal.psi.toFixed(3)} ≥ ${s.openAt}, KS ${signal.ks.toFixed(3)} (${signal.examples} examples)`);
       }),
-      events.on('rollout.state', ({ rolloutId, state, reason }) => {
-        if (state === 'aborted') failure('rollout-failed', `rollout:${rolloutId}`, null, true, `rollout ${rolloutId} aborted${reason ? `: ${reason}` : ''}`);
+      events.on('rollout.state', ({ rolloutId, state, errorCode, reason }) => {
+        // An operator's abort (POST /v1/rollouts/:id/abort) is a decision, not a failure: as a cancelled campaign, no alert.
+        if (state === 'aborted' && errorCode !== 'HUB_ERR_ROLLOUT_ABORTED') failure('rollout-failed', `rollout:${rolloutId}`, null, true, `rollout ${rolloutId} aborted${reason ? `: ${reason}` : ''}`);
       }),
       events.on('rollout.target', ({ rolloutId, deviceId, state, errorCode, reason }) => {
         if (state === 'failed') {

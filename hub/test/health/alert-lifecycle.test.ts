@@ -87,4 +87,12 @@ describe('rollout-failed and round-failed', () => {
     hub.emit('round.committed', { campaignId: 'c1', roundId: 'rd2', number: 3, versionId: 'v3', accuracy: 0.9, loss: 0.1 });
     expect(await hub.alerts('?state=open')).toEqual([]);
   });
+
+  it('opens none for a rollout an operator aborted (HUB_ERR_ROLLOUT_ABORTED), as none for a cancelled campaign', async () => {
+    const hub = await startHealthHub({ listen: false });
+    hub.emit('rollout.state', { rolloutId: 'r1', state: 'aborted', currentWave: 1, errorCode: 'HUB_ERR_ROLLOUT_ABORTED', reason: 'aborted by an operator' });
+    hub.emit('campaign.state', { campaignId: 'c1', state: 'cancelled', error: null, errorCode: null });
+    hub.emit('rollout.state', { rolloutId: 'r2', state: 'aborted', currentWave: 2, errorCode: 'HUB_ERR_ROLLOUT_GATE_FAILED', reason: 'gate' });
+    expect((await hub.alerts('?state=open')).map((a) => a.subject)).toEqual(['rollout:r2']);
+  });
 });

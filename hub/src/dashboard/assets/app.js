@@ -8,14 +8,14 @@ import { devicePage } from './pages/device.js';
 import { devicesPage } from './pages/devices.js';
 import { modelPage, modelsPage } from './pages/models.js';
 import { overviewPage } from './pages/overview.js';
-import { rolloutsPage } from './pages/rollouts.js';
+import { rolloutPage, rolloutsPage } from './pages/rollouts.js';
 import { roundPage, roundsPage } from './pages/rounds.js';
 
 /** [pattern, page]: the first pattern matching the hash path wins; `:id` is a path parameter. */
 const ROUTES = [
   ['/', overviewPage], ['/devices', devicesPage], ['/devices/:id', devicePage], ['/rounds', roundsPage],
   ['/rounds/:id', roundPage], ['/models', modelsPage], ['/models/:id', modelPage], ['/rollouts', rolloutsPage],
-  ['/alerts', alertsPage],
+  ['/rollouts/:id', rolloutPage], ['/alerts', alertsPage],
 ];
 
 /** Re-render this long after the last event of a burst (telemetry arrives every heartbeat from every device). */

@@ -5,7 +5,7 @@ import { badge, empty, h, num, section, table, when } from '../dom.js';
 function subjectLink(alert) {
   if (alert.deviceId) return h('a', { href: `#/devices/${encodeURIComponent(alert.deviceId)}` }, alert.subject);
   const [kind, id] = alert.subject.split(':');
-  if (kind === 'rollout') return h('a', { href: '#/rollouts' }, alert.subject);
+  if (kind === 'rollout') return h('a', { href: `#/rollouts/${encodeURIComponent(id)}` }, alert.subject);
   if (kind === 'campaign') return h('a', { href: `#/rounds/${encodeURIComponent(id)}` }, alert.subject);
   return alert.subject;
 }

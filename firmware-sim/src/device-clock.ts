@@ -26,4 +26,15 @@ export class SimDeviceClock {
       this.offsetMs += deviceMs - (performance.now() - startMs);
     }
   }
+
+  /**
+   * The host just spent `hostMs` on work the device does `1 / speedFactor` times slower (0 < speedFactor ≤ 1): the
+   * clock moves on by the difference, so the device's next reading is as late as the device would be.
+   * @returns the device's time for the work, ms.
+   */
+  slowDown(hostMs: number, speedFactor: number): number {
+    const deviceMs = hostMs / Math.min(1, speedFactor);
+    this.offsetMs += deviceMs - hostMs;
+    return deviceMs;
+  }
 }

@@ -16,7 +16,11 @@ export interface SimProfile extends HardwareProfileProps {
    * (computed in fp32) are assumptions for TFLite Micro's reference float kernels (M7: 4, M4: 6).
    */
   cyclesPerMac?: Readonly<Record<Encoding, number>>;
-  /** Relative compute speed (1 = this host); slows simulated training and inference. */
+  /**
+   * Relative compute speed of a Linux-class board (1 = this host, at most 1): its inference time on the device clock
+   * is the host's ÷ this (sim-model-loader.ts). Training runs at the host's speed. Microcontrollers take the resource
+   * model's estimate instead (`cyclesPerMac`).
+   */
   speedFactor: number;
   description: string;
 }

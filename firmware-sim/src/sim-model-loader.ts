@@ -25,8 +25,25 @@ function mcuTimedModel(model: LoadedModel, fit: McuFit, clock: SimDeviceClock): 
 }
 
 /**
+ * A model on a Linux-class board slower than this host: its inference takes the host's compute time ÷ the profile's
+ * speedFactor on the device clock (an rpi4 at 0.5 takes twice the host's time). tfjs and int8 predictions report
+ * their compute time (`computeMs`, measured around the synchronous kernels), which is what is scaled.
+ */
+function speedScaledModel(model: LoadedModel, speedFactor: number, clock: SimDeviceClock): LoadedModel {
+  return {
+    manifest: model.manifest,
+    predict: async (input) => {
+      const prediction = await model.predict(input);
+      return { ...prediction, computeMs: clock.slowDown(prediction.computeMs ?? 0, speedFactor) };
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+/**
  * The loader of a simulated device's model store. Linux-class profiles load what an agent loads (TensorFlow.js for
- * tfjs-layers payloads, the integer kernels for int8 .tflite). Microcontroller profiles have no float kernels and no
+ * tfjs-layers payloads, the integer kernels for int8 .tflite), each inference slowed on the device clock by the
+ * profile's speedFactor. Microcontroller profiles have no float kernels and no
  * TensorFlow.js: they load only int8 .tflite payloads, through the integer-only kernels, after judging the decoded
  * graph against their flash and tensor arena (the MCU resource model) — whatever the manifest's minimum profile
  * claims — and refuse the rest with AGENT_ERR_CANNOT_RUN_FLOAT or AGENT_ERR_MODEL_TOO_LARGE and the numbers.
@@ -39,7 +56,10 @@ export function simModelLoader(profile: SimProfile, options: SimModelLoaderOptio
     log.info({ profile: profile.kind, versionId: manifest.versionId, estLatencyMs: fit.estLatencyMs, macs: fit.macs, arenaBytes: fit.arenaBytes, flashBytes: fit.flashBytes }, 'int8 model fits');
     options.onFit?.(fit, manifest);
   });
-  if (!admit) return bundleLoader({ profile: wireProfile(profile) });
+  if (!admit) {
+    const load = bundleLoader({ profile: wireProfile(profile) });
+    return async (manifest, payload) => speedScaledModel(await load(manifest, payload), profile.speedFactor, options.clock);
+  }
   const int8 = int8Loader({ admit });
   return async (manifest, payload) => {
     if (manifest.format !== 'tflite' || manifest.encoding !== 'int8') {

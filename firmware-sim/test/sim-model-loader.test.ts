@@ -70,4 +70,21 @@ describe('simulated device model loader', () => {
     expect(scores).toHaveLength(10);
     model.dispose();
   });
+
+  it("a Linux board's inference takes the host's compute time ÷ its speedFactor on the device clock", async () => {
+    // A board 1,000× slower than the host: the slow-down dwarfs any scheduling noise between the clock readings.
+    const slow: SimProfile = { ...SIM_PROFILES['rpi4']!, kind: 'rpi-slow', speedFactor: 0.001 };
+    const clock = new SimDeviceClock();
+    const model = await simModelLoader(slow, { clock })(int8.parsed, int8.payload);
+    const hostBefore = performance.now();
+    const deviceBefore = clock.now();
+    const prediction = await model.predict(heldOut(1)[0]!.x);
+    const hostMs = performance.now() - hostBefore; // read first: a pause between the readings only adds to deviceMs
+    const deviceMs = clock.now() - deviceBefore;
+    // The reported compute time is the device's; the clock moved on by the host's time plus the slow-down.
+    const slowDownMs = prediction.computeMs! * (1 - slow.speedFactor);
+    expect(prediction.computeMs).toBeGreaterThan(0);
+    expect(deviceMs - hostMs).toBeGreaterThanOrEqual(slowDownMs - 0.01);
+    expect(deviceMs - hostMs).toBeLessThan(slowDownMs + 50);
+  });
 });

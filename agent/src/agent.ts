@@ -378,7 +378,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         void session.publish('reply', { progress: { ...progress, commandId } }, { qos: 0 }).catch(() => {});
       },
       publish: (kind, body) => session.publish(kind, body),
-      fetchArtifact: (ref) => this.fetcher.fetch(ref, signal),
+      fetchArtifact: (ref, until) => this.fetcher.fetch(ref, until ? AbortSignal.any([signal, until]) : signal),
     };
   }
 

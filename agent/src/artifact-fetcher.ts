@@ -3,6 +3,14 @@ import type { ChunkProps } from '@fedfleet/proto';
 import type { ArtifactCache } from './artifact-cache.js';
 import { AgentError } from './errors.js';
 
+/**
+ * The smallest chunk the hub serves (it clamps requests to at least 1 KiB, hub/src/broker/handlers/fetch.ts): an
+ * answer in smaller chunks (but for the last) would turn one download into a near-endless stream of round trips.
+ */
+const MIN_CHUNK_BYTES = 1024;
+/** Default of {@link FetcherOptions.maxArtifactBytes}. */
+export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
+
 export interface ArtifactRef {
   sha256: string;
   sizeBytes: number;
@@ -23,6 +31,11 @@ export interface FetcherOptions {
   chunkTimeoutMs?: number;
   /** Attempts per chunk before the download fails. Default 6. */
   maxAttempts?: number;
+  /**
+   * Bytes of all downloads in progress together (so also the largest artifact): sizes come off the wire, and each
+   * artifact is held in memory whole. Default 256 MiB.
+   */
+  maxArtifactBytes?: number;
 }
 
 interface Download {
@@ -50,6 +63,7 @@ export class ArtifactFetcher {
   private readonly window: number;
   private readonly chunkTimeoutMs: number;
   private readonly maxAttempts: number;
+  private readonly maxArtifactBytes: number;
   /** Bytes received over the wire (not from the cache). */
   bytesReceived = 0;
 
@@ -58,13 +72,29 @@ export class ArtifactFetcher {
     this.window = options.window ?? 4;
     this.chunkTimeoutMs = options.chunkTimeoutMs ?? 5_000;
     this.maxAttempts = options.maxAttempts ?? 6;
+    this.maxArtifactBytes = options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
   }
 
+  /**
+   * @throws AgentError AGENT_ERR_FETCH_FAILED for a reference no download can satisfy (not a sha256, a size that is
+   *   not a whole number of bytes or is over `maxArtifactBytes`), one that does not fit beside the downloads in
+   *   progress (many commands at once, each naming a large artifact), or a hub that answers out of protocol,
+   *   AGENT_ERR_INTEGRITY when the bytes are not the sha256's, AGENT_ERR_CANCELLED when `signal` aborts.
+   */
   async fetch(ref: ArtifactRef, signal?: AbortSignal): Promise<Uint8Array> {
+    if (!/^[0-9a-f]{64}$/.test(ref.sha256) || !Number.isSafeInteger(ref.sizeBytes) || ref.sizeBytes < 0 || ref.sizeBytes > this.maxArtifactBytes) {
+      throw new AgentError('AGENT_ERR_FETCH_FAILED', `refusing artifact "${String(ref.sha256).slice(0, 64)}" of ${ref.sizeBytes} bytes: not a sha256, or not 0 to ${this.maxArtifactBytes} bytes`);
+    }
+    if (signal?.aborted) throw new AgentError('AGENT_ERR_CANCELLED', 'download aborted', { cause: signal.reason });
     const cached = await this.options.cache?.get(ref.sha256);
     if (cached && sha256Hex(cached) === ref.sha256) return cached;
     const existing = this.downloads.get(ref.sha256);
     if (existing) return new Promise((resolve, reject) => chain(existing, resolve, reject));
+    // Checked and registered with no await in between, so concurrent fetches cannot all pass the check.
+    const pendingBytes = [...this.downloads.values()].reduce((sum, d) => sum + d.ref.sizeBytes, 0);
+    if (pendingBytes + ref.sizeBytes > this.maxArtifactBytes) {
+      throw new AgentError('AGENT_ERR_FETCH_FAILED', `${ref.sizeBytes} bytes do not fit beside the ${pendingBytes} bytes of downloads in progress (at most ${this.maxArtifactBytes})`);
+    }
     const bytes = await new Promise<Uint8Array>((resolve, reject) => {
       const totalChunks = Math.max(1, Math.ceil(ref.sizeBytes / this.chunkSize));
       const download: Download = {
@@ -119,7 +149,8 @@ export class ArtifactFetcher {
     const { sizeBytes } = download.ref;
     const totalChunks = chunk.totalChunks || download.totalChunks;
     const chunkSize = totalChunks > 1 ? data.byteLength : Math.max(1, sizeBytes);
-    if (chunkSize === 0 || totalChunks !== Math.max(1, Math.ceil(sizeBytes / chunkSize))) {
+    const tooSmall = totalChunks > 1 && chunkSize < Math.min(MIN_CHUNK_BYTES, this.chunkSize);
+    if (chunkSize === 0 || tooSmall || totalChunks !== Math.max(1, Math.ceil(sizeBytes / chunkSize))) {
       this.fail(download, new AgentError('AGENT_ERR_FETCH_FAILED', `chunk answer (${totalChunks} chunks of ${chunkSize} bytes) does not fit an artifact of ${sizeBytes} bytes`));
       return false;
     }

@@ -46,6 +46,10 @@ export const AGENT_ERROR_CODES = {
   AGENT_ERR_UNKNOWN_REQUEST: 'no recent unlabelled prediction has this requestId',
   AGENT_ERR_INFERENCE_FAILED: 'the model failed to run on the input',
   AGENT_ERR_SERVE_FAILED: 'the local inference endpoint could not start',
+  AGENT_ERR_BAD_HOST: 'the request names a host other than this loopback endpoint (DNS rebinding?)',
+  AGENT_ERR_OVERLOADED: 'the endpoint holds as many request bodies as it can; retry shortly',
+  AGENT_ERR_BAD_REQUEST: 'the request is not valid HTTP/1.1 (request line, headers or framing)',
+  AGENT_ERR_REQUEST_TIMEOUT: 'the request did not arrive whole within the request timeout',
 } as const;
 
 export type AgentErrorCode = keyof typeof AGENT_ERROR_CODES;

@@ -183,6 +183,13 @@ export class DeviceSession extends EventEmitter<SessionEvents> {
 
   private onMessage(topic: string, payload: Buffer): void {
     const kind = topic.slice(topic.lastIndexOf('/') + 1) as DeviceTopicKind;
+    // Only what the device subscribed to is its own: a broker that delivers another device's topic (or any other)
+    // does not get it acted on because the envelope names this device.
+    if (topic !== this.topic('cmd') && topic !== this.topic('chunk')) {
+      this.log.warn({ topic: topic.slice(0, 200), bytes: payload.byteLength }, 'dropped message on a topic not subscribed to');
+      this.emit('rejected', { code: 'PROTO_ERR_BAD_TOPIC', kind });
+      return;
+    }
     try {
       const options = this.options.maxPayloadBytes === undefined ? {} : { maxBytes: this.options.maxPayloadBytes };
       // The hub addresses every envelope to the device it publishes to; anything else on our topics is misplaced.

@@ -118,6 +118,19 @@ describe('DeviceSession', () => {
     expect(message.mock.calls[0]![0].envelope.command.commandId).toBe('c2');
   });
 
+  it('drops and reports messages on topics it did not subscribe to, whatever device the envelope names', () => {
+    const { session, client } = startSession();
+    const rejected = vi.fn();
+    const message = vi.fn();
+    session.on('rejected', rejected);
+    session.on('message', message);
+    const forUs = Buffer.from(encodeEnvelope({ deviceId: 'dev-1', command: { commandId: 'c1', config: { heartbeatSec: 5 } } }));
+    for (const topic of ['ff/v1/dev/dev-2/cmd', 'x/cmd', 'ff/v1/dev/dev-1/cmd/extra', 'ff/v1/dev/dev-1/status']) client.emit('message', topic, forUs);
+    expect(rejected.mock.calls.map(([r]) => r.code)).toEqual(Array(4).fill('PROTO_ERR_BAD_TOPIC'));
+    client.emit('message', 'ff/v1/dev/dev-1/cmd', forUs);
+    expect(message).toHaveBeenCalledOnce();
+  });
+
   it('gives up with AGENT_ERR_CREDENTIALS_REJECTED when the broker refuses the credentials', async () => {
     vi.useFakeTimers();
     const { session, client } = startSession();

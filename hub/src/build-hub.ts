@@ -26,6 +26,8 @@ import { refuseNonFiniteNumbers } from './http/finite-numbers.js';
 import { healthRoute } from './http/health-route.js';
 import { openapiPlugin } from './http/openapi-plugin.js';
 import { addRequestLogging } from './http/request-log.js';
+import { refuseAmbiguousHeaders } from './http/request-headers.js';
+import { answerServerRefusals, handleClientError, httpServerOptions } from './http/transport-errors.js';
 import { listenError } from './listen-error.js';
 import { createLogger, type Logger } from './logger.js';
 import { metricsPlugin } from './metrics/metrics-plugin.js';
@@ -81,6 +83,10 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
     // The hub writes its own request log lines (http/request-log.ts) so query-string secrets stay out of logs.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // A request not received in full within this is refused (transport-errors.ts); fastify's default is no limit.
+    requestTimeout: config.httpRequestTimeoutSec * 1000,
+    http: httpServerOptions(config.httpRequestTimeoutSec * 1000),
+    clientErrorHandler: handleClientError,
     // URLs the router refuses before any route runs (bad percent-encoding, a path parameter over its length limit):
     // the hub's error body and code, like every other refusal.
     frameworkErrors: (error, request, reply) => void handleError(error, request, reply),
@@ -93,6 +99,8 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   addRequestLogging(app);
+  refuseAmbiguousHeaders(app);
+  answerServerRefusals(app);
   refuseNonFiniteNumbers(app);
 
   // Order matters twice: dependencies first, and onClose hooks run in reverse (the store closes last).
@@ -131,7 +139,7 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
     const { port } = app.server.address() as AddressInfo;
     const httpHost = `${formatHostForUrl(connectableHost(config.host))}:${port}`;
     const addresses: HubAddresses = {
-      httpUrl: `http://${httpHost}`, mqttUrl: mqtt.url, ...(config.mqttWsPath ? { mqttWsUrl: `ws://${httpHost}${config.mqttWsPath}` } : {}),
+      httpUrl: `http://${httpHost}`, mqttUrl: mqtt.url, ...(config.mqttWsPath && config.broker === 'embedded' ? { mqttWsUrl: `ws://${httpHost}${config.mqttWsPath}` } : {}),
     };
     app.store.lock.recordAddresses(addresses); // named to a second hub refused on this data directory
     app.log.info(addresses, 'hub listening');

@@ -27,6 +27,12 @@ export const HubConfigSchema = Type.Object(
       Type.String({ pattern: '^(mqtts?|wss?)://[^\\s]+$', description: 'MQTT URL enrolled devices are told to use (mqtt, mqtts, ws or wss)' }),
     ),
     adminToken: Type.Optional(Type.String({ minLength: 16, description: 'admin bearer token; generated when unset' })),
+    broker: Type.String({
+      // No credentials in the URL: they would show in `ps` and logs (brokerUsername / brokerPassword carry them).
+      pattern: '^(embedded|mqtts?://[^\\s@/]+/?)$', description: '`embedded` (aedes in the hub) or the mqtt:// / mqtts:// URL of an external broker',
+    }),
+    brokerUsername: Type.Optional(Type.String({ minLength: 1, description: 'the hub\'s account on the external broker (a dynamic-security admin)' })),
+    brokerPassword: Type.Optional(Type.String({ minLength: 1, description: 'password of brokerUsername' })),
     heartbeatSec: Type.Integer({ minimum: 1, maximum: 3600 }),
     missedHeartbeats: Type.Integer({ minimum: 1, maximum: 100 }),
     maxPayloadBytes: Type.Integer({ minimum: 16 * 1024, maximum: 256 * 1024 * 1024 }),
@@ -42,6 +48,9 @@ export const HubConfigSchema = Type.Object(
     telemetryRetentionHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 3660 }),
     telemetryMinuteRetentionDays: Type.Number({ exclusiveMinimum: 0, maximum: 3660, description: 'minute rollups of telemetry older than this are pruned' }),
     telemetryHourRetentionDays: Type.Number({ exclusiveMinimum: 0, maximum: 3660, description: 'hour rollups of telemetry older than this are pruned' }),
+    httpRequestTimeoutSec: Type.Integer({
+      minimum: 1, maximum: 3600, description: 'an HTTP request (headers and body) not received in full within this is answered 408 and its connection closed',
+    }),
     mqttConnectTimeoutSec: Type.Integer({
       minimum: 1, maximum: 300, description: 'an MQTT connection that has not been accepted (CONNECT authenticated) within this is closed',
     }),
@@ -95,6 +104,7 @@ export const DEFAULT_CONFIG: HubConfig = Object.freeze({
   mqttWsPath: '/mqtt',
   // Devices are other machines: both listeners must be reachable from the network. Everything is authenticated.
   host: '0.0.0.0',
+  broker: 'embedded',
   heartbeatSec: 10,
   missedHeartbeats: 3,
   maxPayloadBytes: DEFAULT_MAX_ENVELOPE_BYTES,
@@ -102,6 +112,8 @@ export const DEFAULT_CONFIG: HubConfig = Object.freeze({
   telemetryRetentionHours: 168,
   telemetryMinuteRetentionDays: 30,
   telemetryHourRetentionDays: 365,
+  // Node's own default, which fastify turns off (0): without it a client trickling a body holds its connection forever.
+  httpRequestTimeoutSec: 300,
   mqttConnectTimeoutSec: 10,
   mqttMaxConnectBytes: 64 * 1024,
   enrollRatePerMin: 600,
@@ -120,6 +132,9 @@ export const CONFIG_SOURCES: Readonly<Record<HubConfigKey, { flag: string; env: 
   host: { flag: '--host', env: 'FEDFLEET_HOST' },
   publicMqttUrl: { flag: '--public-mqtt-url', env: 'FEDFLEET_PUBLIC_MQTT_URL' },
   adminToken: { flag: '--admin-token', env: 'FEDFLEET_ADMIN_TOKEN' },
+  broker: { flag: '--broker', env: 'FEDFLEET_BROKER' },
+  brokerUsername: { flag: '--broker-username', env: 'FEDFLEET_BROKER_USERNAME' },
+  brokerPassword: { flag: '--broker-password', env: 'FEDFLEET_BROKER_PASSWORD' },
   heartbeatSec: { flag: '--heartbeat-sec', env: 'FEDFLEET_HEARTBEAT_SEC' },
   missedHeartbeats: { flag: '--missed-heartbeats', env: 'FEDFLEET_MISSED_HEARTBEATS' },
   maxPayloadBytes: { flag: '--max-payload-bytes', env: 'FEDFLEET_MAX_PAYLOAD_BYTES' },
@@ -127,6 +142,7 @@ export const CONFIG_SOURCES: Readonly<Record<HubConfigKey, { flag: string; env: 
   telemetryRetentionHours: { flag: '--telemetry-retention-hours', env: 'FEDFLEET_TELEMETRY_RETENTION_HOURS' },
   telemetryMinuteRetentionDays: { flag: '--telemetry-minute-retention-days', env: 'FEDFLEET_TELEMETRY_MINUTE_RETENTION_DAYS' },
   telemetryHourRetentionDays: { flag: '--telemetry-hour-retention-days', env: 'FEDFLEET_TELEMETRY_HOUR_RETENTION_DAYS' },
+  httpRequestTimeoutSec: { flag: '--http-request-timeout-sec', env: 'FEDFLEET_HTTP_REQUEST_TIMEOUT_SEC' },
   mqttConnectTimeoutSec: { flag: '--mqtt-connect-timeout-sec', env: 'FEDFLEET_MQTT_CONNECT_TIMEOUT_SEC' },
   mqttMaxConnectBytes: { flag: '--mqtt-max-connect-bytes', env: 'FEDFLEET_MQTT_MAX_CONNECT_BYTES' },
   enrollRatePerMin: { flag: '--enroll-rate-per-min', env: 'FEDFLEET_ENROLL_RATE_PER_MIN' },
@@ -153,6 +169,7 @@ const NUMERIC_KEYS = new Set<HubConfigKey>([
   'telemetryRetentionHours',
   'telemetryMinuteRetentionDays',
   'telemetryHourRetentionDays',
+  'httpRequestTimeoutSec',
   'mqttConnectTimeoutSec',
   'mqttMaxConnectBytes',
   'enrollRatePerMin',
@@ -163,7 +180,7 @@ const NUMERIC_KEYS = new Set<HubConfigKey>([
 /** Keys whose flag or environment value is JSON (an object, or `true` / `false`). */
 const JSON_KEYS = new Set<HubConfigKey>(['deviceRateLimits', 'alerts', 'loopEnabled']);
 /** Keys whose value is never echoed in a violation message. */
-const SECRET_KEYS = new Set<string>(['adminToken', 'alertWebhookSecret']);
+const SECRET_KEYS = new Set<string>(['adminToken', 'alertWebhookSecret', 'brokerPassword']);
 
 export interface ConfigSources {
   /** Values from command line flags, by config key (strings as typed, or already parsed). */
@@ -223,7 +240,7 @@ export function createConfig(overrides: Partial<Static<typeof HubConfigSchema>> 
 
 function validate(merged: Record<string, unknown>, origin: Record<string, string>, violations: ConfigViolation[]): HubConfig {
   for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
-  violations.push(...schemaViolations(merged, origin));
+  violations.push(...schemaViolations(merged, origin), ...externalBrokerViolations(merged, origin));
   if (violations.length > 0) {
     const lines = violations.map((v) => `  ${v.key} (${v.source}): ${v.message}`);
     throw new HubError('HUB_ERR_CONFIG_INVALID', {
@@ -233,6 +250,14 @@ function validate(merged: Record<string, unknown>, origin: Record<string, string
   }
   const config = { ...merged, dataDir: resolve(String(merged.dataDir)) } as Static<typeof HubConfigSchema>;
   return Object.freeze(config);
+}
+
+/** An external broker refuses anonymous clients (DESIGN section 9), and the hub administers its dynamic security. */
+function externalBrokerViolations(value: Record<string, unknown>, origin: Record<string, string>): ConfigViolation[] {
+  if (value.broker === undefined || value.broker === 'embedded') return [];
+  return (['brokerUsername', 'brokerPassword'] as const)
+    .filter((key) => value[key] === undefined)
+    .map((key) => ({ key, source: origin[key] ?? 'default', message: `required when broker is ${String(value.broker)}` }));
 }
 
 function readConfigFile(path: string, violations: ConfigViolation[]): Record<string, unknown> {

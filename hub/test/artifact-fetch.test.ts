@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { decodeEnvelope, deviceTopic, encodeEnvelope, type fedfleet } from '@fedfleet/proto';
 import { clampChunkSize } from '../src/broker/handlers/fetch.js';
+import { sendArtifactCommand } from './helpers/chunked-fetch.js';
 import { connectDevice, enrollDevice, waitFor } from './helpers/devices.js';
 import { startTestHub } from './helpers/test-hub.js';
 
@@ -38,6 +39,7 @@ describe('artifact download over fetch/chunk', () => {
     const device = await enrollDevice(testHub);
     const client = await connectDevice(testHub, device);
     const fetchChunk = await openFetcher(client, device.deviceId);
+    await sendArtifactCommand(testHub.hub, device.deviceId, sha256);
 
     const first = await fetchChunk(sha256, 0, 64 * 1024);
     expect(first).toMatchObject({ sha256, index: 0, totalChunks: 3, totalBytes: 150_000 });
@@ -57,6 +59,7 @@ describe('artifact download over fetch/chunk', () => {
     const device = await enrollDevice(testHub);
     const client = await connectDevice(testHub, device);
     const fetchChunk = await openFetcher(client, device.deviceId);
+    await sendArtifactCommand(testHub.hub, device.deviceId, sha256);
     expect((await fetchChunk('0'.repeat(64), 0)).errorCode).toBe('HUB_ERR_ARTIFACT_NOT_FOUND');
     expect((await fetchChunk('not-a-sha', 0)).errorCode).toBe('HUB_ERR_ARTIFACT_NOT_FOUND');
     const beyond = await fetchChunk(sha256, 1);

@@ -43,7 +43,8 @@ describe('int8 on simulated devices', () => {
     const mcus = await startFleet(testHub, 'mcu-m4', 1);
     const fits: McuFit[] = [];
     mcus.on('modelFit', ({ fit }) => fits.push(fit));
-    const send = (fleet: SimFleet, index: number, command: CommandProps) => testHub.hub.broker.sendToDevice(fleet.devices[index]!.agent.deviceId!, 'cmd', { command });
+    // Through the commands capability, as the hub's own senders: it grants the device the artifact the command names.
+    const send = (fleet: SimFleet, index: number, command: CommandProps & { commandId: string }) => testHub.hub.commands.notify(fleet.devices[index]!.agent.deviceId!, command);
     const resultOf = (commandId: string) => waitFor(() => replies.find((r) => r.envelope.commandResult?.commandId === commandId)?.envelope.commandResult, 20_000, `result of ${commandId}`);
 
     // 1. Federated calibration of a float model on the two Pis.

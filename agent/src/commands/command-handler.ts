@@ -15,8 +15,8 @@ export interface CommandContext {
   progress(progress: Omit<ProgressProps, 'commandId'>): void;
   /** Publishes any other envelope body on a device topic (e.g. a WeightUpdate on `update`). */
   publish(kind: 'update' | 'reply', body: Omit<EnvelopeProps, 'deviceId'>): Promise<void>;
-  /** Downloads an artifact through fetch/chunk (cached by sha256). */
-  fetchArtifact(ref: ArtifactRef): Promise<Uint8Array>;
+  /** Downloads an artifact through fetch/chunk (cached by sha256); stops at `signal` too (a deadline) when given. */
+  fetchArtifact(ref: ArtifactRef, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
 export interface CommandHandler {

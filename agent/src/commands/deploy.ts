@@ -2,6 +2,7 @@ import { DeployMode, DeployPhase, ResultCode, type DeployReportProps } from '@fe
 import { AgentError, errorCodeOf } from '../errors.js';
 import type { ModelStore } from '../model-store/model-store.js';
 import type { CommandHandler } from './command-handler.js';
+import { deadlineSignal, type Deadline } from './deadline.js';
 import { failurePhase, storeFields, type DeployPhaseValue } from './deploy-report.js';
 
 export interface ModelStoreCommandOptions {
@@ -46,21 +47,18 @@ export function deployHandler(options: ModelStoreCommandOptions): CommandHandler
         await ctx.reply({ code: ResultCode.RESULT_CODE_ACCEPTED });
       };
       const deadlineAtMs = Number(deploy?.deadlineAtMs ?? 0);
-      let deadlineTimer: NodeJS.Timeout | undefined;
+      let deadline: Deadline | undefined;
       try {
         if (!deploy || !model?.sha256 || !deploy.manifest?.length || !deploy.signature?.length) {
           throw new AgentError('AGENT_ERR_BAD_COMMAND', 'deploy without model, manifest or signature');
         }
         const store = requireStore(options);
         if (deadlineAtMs && now() >= deadlineAtMs) throw new AgentError('AGENT_ERR_DEADLINE', `deadline ${new Date(deadlineAtMs).toISOString()} passed before the deploy started`);
-        const deadline = new AbortController();
-        if (deadlineAtMs) {
-          deadlineTimer = setTimeout(() => deadline.abort(new AgentError('AGENT_ERR_DEADLINE', 'not activated by the deadline')), deadlineAtMs - now());
-        }
+        deadline = deadlineSignal(deadlineAtMs, now, 'not activated by the deadline');
         const mode = deploy.mode === DeployMode.DEPLOY_MODE_SHADOW ? 'shadow' : 'activate';
         const result = await store.install({
           manifest: deploy.manifest, signature: deploy.signature, mode, rolloutId, commandId: ctx.commandId,
-          payload: () => ctx.fetchArtifact({ sha256: model.sha256 ?? '', sizeBytes: Number(model.sizeBytes ?? 0) }),
+          payload: () => ctx.fetchArtifact({ sha256: model.sha256 ?? '', sizeBytes: Number(model.sizeBytes ?? 0) }, deadline?.signal),
           ...(deploy.selfTestExamples ? { selfTestExamples: deploy.selfTestExamples } : {}),
           signal: AbortSignal.any([ctx.signal, deadline.signal]),
           onPhase: (phase) => {
@@ -81,7 +79,7 @@ export function deployHandler(options: ModelStoreCommandOptions): CommandHandler
         if (accepted) throw error;
         await ctx.reply({ code: ResultCode.RESULT_CODE_REFUSED, errorCode: code, reason: (error as Error).message });
       } finally {
-        clearTimeout(deadlineTimer);
+        deadline?.clear();
       }
     },
   };

@@ -1,10 +1,13 @@
 import {
   ResultCode, TensorEncoding, decodeModelBlob, encodeWeights, hashSeed, mulberry32, paramCount, trainingMemoryBytes, type HardwareProfileProps, type ModelRefProps,
+  type TrainTaskProps,
 } from '@fedfleet/proto';
 import type { DataSource } from '../data/index.js';
 import { AgentError } from '../errors.js';
 import { initBackend, trainLocal } from '../ml/index.js';
+import { trainNumberProblems } from '../ml/train-options.js';
 import type { CommandContext, CommandHandler } from './command-handler.js';
+import { deadlineSignal } from './deadline.js';
 
 export interface TrainHandlerOptions {
   dataSource: DataSource | undefined;
@@ -26,8 +29,32 @@ export function refusalFor(profile: HardwareProfileProps, dataSource: DataSource
   return undefined;
 }
 
-export async function loadModelArtifact(ctx: CommandContext, ref: ModelRefProps) {
-  const bytes = await ctx.fetchArtifact({ sha256: ref.sha256 ?? '', sizeBytes: ref.sizeBytes ?? 0 });
+/** Most epochs one task may ask for: what the hub's campaigns allow (hub/src/rounds/campaign-config.ts, 1 to 1,000). */
+export const MAX_TASK_EPOCHS = 1_000;
+
+/**
+ * The task's training numbers as trainLocal takes them. Proto3 sends 0 for "unset", which takes the default; any
+ * other value is used as sent, so a NaN or negative learning rate is refused, not quietly replaced.
+ * @throws AgentError AGENT_ERR_BAD_COMMAND naming every number out of range.
+ */
+export function trainTaskNumbers(task: TrainTaskProps) {
+  const orDefault = (value: number | null | undefined, fallback: number) => (value === undefined || value === null || value === 0 ? fallback : value);
+  const numbers = {
+    epochs: orDefault(task.epochs, 1),
+    batchSize: orDefault(task.batchSize, 10),
+    learningRate: orDefault(task.learningRate, 0.01),
+    proximalMu: task.proximalMu ?? 0,
+    seed: Number(task.seed ?? 0) >>> 0,
+    ...(task.maxExamples ? { maxExamples: task.maxExamples } : {}),
+  };
+  const problems = trainNumberProblems(numbers);
+  if (numbers.epochs > MAX_TASK_EPOCHS) problems.push(`epochs must be at most ${MAX_TASK_EPOCHS}, got ${numbers.epochs}`);
+  if (problems.length > 0) throw new AgentError('AGENT_ERR_BAD_COMMAND', problems.join('; '));
+  return numbers;
+}
+
+export async function loadModelArtifact(ctx: CommandContext, ref: ModelRefProps, signal?: AbortSignal) {
+  const bytes = await ctx.fetchArtifact({ sha256: ref.sha256 ?? '', sizeBytes: ref.sizeBytes ?? 0 }, signal);
   return decodeModelBlob(bytes);
 }
 
@@ -43,35 +70,51 @@ export function trainHandler(options: TrainHandlerOptions): CommandHandler {
     async run(ctx, command) {
       const task = command.train;
       if (!task?.baseModel?.sha256 || !task.roundId) throw new AgentError('AGENT_ERR_BAD_COMMAND', 'train task without round or base model');
+      const deadlineAtMs = Number(task.deadlineAtMs ?? 0);
+      const numbers = (() => {
+        try {
+          return trainTaskNumbers(task);
+        } catch (error) {
+          return error as AgentError;
+        }
+      })();
       const refusal = refusalFor(options.profile, options.dataSource, task.baseModel.paramCount ?? 0)
-        ?? (task.deadlineAtMs && now() > task.deadlineAtMs ? new AgentError('AGENT_ERR_DEADLINE') : undefined);
-      if (refusal) {
-        await ctx.reply({ code: ResultCode.RESULT_CODE_REFUSED, errorCode: refusal.code, reason: refusal.message, roundId: task.roundId });
+        ?? (deadlineAtMs && now() > deadlineAtMs ? new AgentError('AGENT_ERR_DEADLINE') : undefined)
+        ?? (numbers instanceof AgentError ? numbers : undefined);
+      if (refusal || numbers instanceof AgentError) {
+        const { code, message } = refusal ?? (numbers as AgentError);
+        await ctx.reply({ code: ResultCode.RESULT_CODE_REFUSED, errorCode: code, reason: message, roundId: task.roundId });
         return;
       }
       await ctx.reply({ code: ResultCode.RESULT_CODE_ACCEPTED, roundId: task.roundId });
-      await options.beforeTrain?.(ctx);
-      ctx.progress({ roundId: task.roundId, phase: 'fetch', fraction: 0 });
-      const base = await loadModelArtifact(ctx, task.baseModel);
-      await initBackend();
-      let lastReported = -1;
-      const result = await trainLocal({
-        topologyJson: base.topologyJson,
-        weights: base.weights,
-        data: options.dataSource!,
-        epochs: task.epochs || 1,
-        batchSize: task.batchSize || 10,
-        learningRate: task.learningRate || 0.01,
-        proximalMu: task.proximalMu ?? 0,
-        seed: Number(task.seed ?? 0) >>> 0,
-        ...(task.maxExamples ? { maxExamples: task.maxExamples } : {}),
-        signal: ctx.signal,
-        onProgress: (p) => {
-          if (p.epoch === lastReported) return;
-          lastReported = p.epoch;
-          ctx.progress({ roundId: task.roundId ?? '', phase: 'train', fraction: p.fraction, epoch: p.epoch, epochs: p.epochs, loss: p.loss });
-        },
-      });
+      // The hub refuses an update after the deadline: fetching and training stop there (AGENT_ERR_DEADLINE).
+      const deadline = deadlineSignal(deadlineAtMs, now, 'the round deadline passed during the task');
+      const signal = AbortSignal.any([ctx.signal, deadline.signal]);
+      let result: Awaited<ReturnType<typeof trainLocal>>;
+      try {
+        await options.beforeTrain?.(ctx);
+        ctx.progress({ roundId: task.roundId, phase: 'fetch', fraction: 0 });
+        const base = await loadModelArtifact(ctx, task.baseModel, signal);
+        await initBackend();
+        let lastReported = -1;
+        result = await trainLocal({
+          topologyJson: base.topologyJson,
+          weights: base.weights,
+          data: options.dataSource!,
+          ...numbers,
+          signal,
+          onProgress: (p) => {
+            if (p.epoch === lastReported) return;
+            lastReported = p.epoch;
+            ctx.progress({ roundId: task.roundId ?? '', phase: 'train', fraction: p.fraction, epoch: p.epoch, epochs: p.epochs, loss: p.loss });
+          },
+        });
+      } catch (error) {
+        // Stopped by the deadline: say so, not "cancelled".
+        throw deadline.signal.aborted && !ctx.signal.aborted ? deadline.signal.reason : error;
+      } finally {
+        deadline.clear();
+      }
       const encoding = task.updateEncoding || TensorEncoding.TENSOR_ENCODING_FP32;
       const rng = mulberry32(hashSeed(`${ctx.deviceId}/${task.roundId}`));
       const tensors = encodeWeights(result.delta, encoding, { stochastic: true, rng });

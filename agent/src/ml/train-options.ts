@@ -33,6 +33,26 @@ export function validateTrainOptions(options: RawTrainOptions): NormalizedTrainO
   const problems: string[] = [];
   if (typeof options.topologyJson !== 'string') problems.push('topologyJson must be a string');
   if (!Array.isArray(options.weights)) problems.push('weights must be an array of weight tensors');
+  problems.push(...trainNumberProblems(options));
+  if (problems.length > 0) throw new AgentError('AGENT_ERR_BAD_OPTIONS', problems.join('; '));
+  return {
+    epochs: options.epochs as number,
+    batchSize: options.batchSize as number,
+    learningRate: options.learningRate as number,
+    proximalMu: (options.proximalMu ?? 0) as number,
+    seed: (options.seed ?? 0) as number,
+    maxExamples: (options.maxExamples ?? Number.POSITIVE_INFINITY) as number,
+    evalBatchSize: (options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE) as number,
+    evaluate: options.evaluate !== false,
+  };
+}
+
+/**
+ * What is wrong with the numeric options (empty when nothing): the check a train command runs on the task's numbers
+ * before it accepts the task, and {@link validateTrainOptions} before training.
+ */
+export function trainNumberProblems(options: Omit<RawTrainOptions, 'topologyJson' | 'weights'>): string[] {
+  const problems: string[] = [];
   if (!isPositiveInteger(options.epochs)) problems.push(`epochs must be an integer ≥ 1, got ${String(options.epochs)}`);
   if (!(isPositiveInteger(options.batchSize) || options.batchSize === Number.POSITIVE_INFINITY)) {
     problems.push(`batchSize must be an integer ≥ 1 or Infinity, got ${String(options.batchSize)}`);
@@ -50,15 +70,5 @@ export function validateTrainOptions(options: RawTrainOptions): NormalizedTrainO
   const evalBatchSize = options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE;
   if (!isPositiveInteger(evalBatchSize)) problems.push(`evalBatchSize must be an integer ≥ 1, got ${String(evalBatchSize)}`);
   if (options.evaluate !== undefined && typeof options.evaluate !== 'boolean') problems.push('evaluate must be a boolean');
-  if (problems.length > 0) throw new AgentError('AGENT_ERR_BAD_OPTIONS', problems.join('; '));
-  return {
-    epochs: options.epochs as number,
-    batchSize: options.batchSize as number,
-    learningRate: lr as number,
-    proximalMu: mu as number,
-    seed: seed as number,
-    maxExamples: maxExamples as number,
-    evalBatchSize: evalBatchSize as number,
-    evaluate: options.evaluate !== false,
-  };
+  return problems;
 }

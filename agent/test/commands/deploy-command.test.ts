@@ -106,6 +106,15 @@ describe('deploy command', () => {
     expect(store.state.active?.versionId).toBe('v1');
   });
 
+  it('honours a deadline further away than a node timer holds (2^31 ms ≈ 24.8 days) instead of failing at once', async () => {
+    const store = await storeServingV1();
+    const ctx = contextFor(v2);
+    const in30DaysMs = Date.now() + 30 * 24 * 3600 * 1000;
+    await deployHandler({ store: () => store }).run(ctx, deployOf(v2, { deadlineAtMs: in30DaysMs }));
+    expect(codes(ctx)).toEqual([ResultCode.RESULT_CODE_ACCEPTED, ResultCode.RESULT_CODE_DONE]);
+    expect(store.state.active?.versionId).toBe('v2');
+  });
+
   it('runs shadow mode: SHADOWING, the Status fields name the challenger, heartbeats carry its counts', async () => {
     const store = await storeServingV1();
     const changes: boolean[] = [];

@@ -4,12 +4,14 @@
  *
  * - CONNECT: no anonymous clients (CONNACK 5), clientId must equal the username (CONNACK 2), the password must
  *   match the device's scrypt hash (CONNACK 4), a last will may only target the device's own status topic
- *   (CONNACK 5) [MQTT-3.1.2-24 ff., MQTT-3.2.2-5: the connection is closed after a non-zero CONNACK].
+ *   (CONNACK 5) [MQTT-3.1.2-24 ff., MQTT-3.2.2-5: the connection is closed after a non-zero CONNACK]. An address
+ *   whose password checks keep failing is refused before checking (CONNACK 3, auth-attempt-limiter.ts).
  * - PUBLISH: a denied publish closes the connection — MQTT 3.1.1 has no negative PUBACK and leaves the choice
  *   between acknowledging-and-dropping and disconnecting to the server [MQTT-3.3.5-2]; aedes disconnects. The
  *   hub's routing runs inside authorizePublish, i.e. before the PUBACK [MQTT-4.3.2-4], so a handler that commits
  *   state before returning gives the device commit-before-ack (DESIGN section 3).
- * - SUBSCRIBE: a denied subscription gets return code 0x80 in the SUBACK [MQTT-3.9.3-2]; the connection stays.
+ * - SUBSCRIBE: a denied subscription gets return code 0x80 in the SUBACK [MQTT-3.9.3-2]; the connection stays, up to
+ *   MAX_DENIED_SUBSCRIPTIONS denials per session, the last of which closes it.
  * - Retained and forwarded is only what the router accepted, and only a device's own `status` stays retained
  *   (publish-policy.ts).
  * - Every connection, TCP or WebSocket, passes a stream guard (connection-guard.ts) that refuses oversize packets
@@ -25,9 +27,11 @@ import type { HubLogger } from '../logger.js';
 import type { DeviceCredentials } from '../auth/device-credentials.js';
 import { HubError } from '../errors.js';
 import { TypedEmitter } from '../events/typed-emitter.js';
+import { createLogThrottle } from '../limits/log-throttle.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import { connectableHost, formatHostForUrl } from '../net-address.js';
 import { checkDevicePublish, checkDeviceSubscribe } from './acl.js';
+import { createAuthAttemptLimiter } from './auth-attempt-limiter.js';
 import type { Broker, BrokerAddress, BrokerEventMap } from './broker.js';
 import { GuardedConnection, PUBLISH_OVERHEAD_BYTES, type GuardRefusal } from './connection-guard.js';
 import { applyDispatchResult } from './publish-policy.js';
@@ -63,8 +67,15 @@ export interface AedesBroker extends Broker {
   readonly aedes: Aedes;
 }
 
+/**
+ * Denied subscription filters a session may ask for; the one that reaches this closes the connection. A device
+ * subscribes to two topics and is never denied, but one SUBSCRIBE may carry thousands of filters (aedes checks each:
+ * tens of microseconds and a log line apiece), and SUBSCRIBE is outside the per-device publish rate limits.
+ */
+export const MAX_DENIED_SUBSCRIPTIONS = 16;
+
 /** CONNACK return codes of MQTT 3.1.1 (table 3.1). */
-const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
 
 function authError(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -78,16 +89,29 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Ae
   const currentSessions = new Map<string, number>();
   const keepaliveTimedOut = new WeakSet<Client>();
   const takenOver = new WeakSet<Client>();
+  const deniedSubscriptions = new WeakMap<Client, number>();
   const revoked = new Set<string>();
   let nextSessionId = 1;
   let server: Server | undefined;
   let boundAddress: BrokerAddress | undefined;
   let closed = false;
 
+  const remoteAddressOf = (client: Client) => (client.conn as { remoteAddress?: string }).remoteAddress;
   function refuse(client: Client, reason: string, returnCode: number, done: (error: AuthenticateError | null, ok: boolean | null) => void): void {
     metrics.authFailures.inc({ reason });
-    log.warn({ clientId: client.id, remoteAddress: (client.conn as { remoteAddress?: string }).remoteAddress, reason }, 'mqtt connection refused');
+    log.warn({ clientId: client.id, remoteAddress: remoteAddressOf(client), reason }, 'mqtt connection refused');
     done(authError(returnCode, reason), false);
+  }
+
+  // Password checks per client address (auth-attempt-limiter.ts); refusals for it are logged once per 10 s per address.
+  const loginAttempts = createAuthAttemptLimiter();
+  const loginAttemptsLog = createLogThrottle(10_000);
+  function refuseAttempt(client: Client, address: string, done: (error: AuthenticateError | null, ok: boolean | null) => void): void {
+    const reason = 'too many failed logins';
+    metrics.authFailures.inc({ reason });
+    const refused = loginAttemptsLog.note(address, options.clock.now());
+    if (refused !== undefined) log.warn({ clientId: client.id, remoteAddress: address, reason, refused }, 'mqtt connections refused');
+    done(authError(CONNACK.SERVER_UNAVAILABLE, reason), false); // [MQTT-3.2.2-3]: "server unavailable", try later
   }
 
   const brokerId = 'fedfleet-hub';
@@ -116,9 +140,16 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Ae
       if (will && will.topic !== deviceTopic(username, 'status')) {
         return refuse(client, 'last will outside the device status topic', CONNACK.NOT_AUTHORIZED, done);
       }
+      const address = remoteAddressOf(client) ?? 'unknown';
+      if (!loginAttempts.reserve(address, options.clock.now())) return refuseAttempt(client, address, done);
       credentials.verify(username, password.toString('utf8')).then(
         (ok) => {
           if (!ok) return refuse(client, 'bad credentials', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
+          loginAttempts.refund(address, options.clock.now());
+          // The connection may have gone while the password was checked (scrypt takes milliseconds): aedes then drops
+          // it unregistered and never takes over [MQTT-3.1.4-2], so the device's live session must stay current. From
+          // here to aedes' registerClient nothing waits on I/O, so a connection open now is the one aedes registers.
+          if (client.closed) return done(null, false);
           const previous = liveClients[username];
           if (previous) {
             // [MQTT-3.1.4-2]: aedes now closes the older session (publishing its will) before it registers this one.
@@ -159,9 +190,18 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Ae
       void dispatch(sessionIds.get(client) ?? 0, client.closed);
     },
     authorizeSubscribe(client, subscription, callback) {
+      const denied = deniedSubscriptions.get(client) ?? 0;
+      if (denied >= MAX_DENIED_SUBSCRIPTIONS) return callback(new Error('too many denied subscriptions'));
       const decision = checkDeviceSubscribe(client.id, subscription.topic);
       if (decision.allowed) return callback(null, subscription);
       metrics.aclDenials.inc({ action: 'subscribe' });
+      deniedSubscriptions.set(client, denied + 1);
+      if (denied + 1 === MAX_DENIED_SUBSCRIPTIONS) {
+        // An error makes aedes close the connection (no SUBACK); it still offers this packet's remaining filters,
+        // which the check above refuses without a metric or a log line.
+        log.warn({ deviceId: client.id, topic: subscription.topic, reason: decision.reason, denied: denied + 1 }, 'mqtt connection closed: too many denied subscriptions');
+        return callback(new Error('too many denied subscriptions'));
+      }
       log.warn({ deviceId: client.id, topic: subscription.topic, reason: decision.reason }, 'mqtt subscribe denied');
       callback(null, null); // SUBACK 0x80 for this filter
     },

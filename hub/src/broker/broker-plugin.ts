@@ -1,5 +1,5 @@
 /**
- * Decorates `hub.broker` (the embedded MQTT broker behind the {@link Broker} interface, with its router),
+ * Decorates `hub.broker` (the embedded MQTT broker, or a client of an external one, behind the {@link Broker} interface, with its router),
  * `hub.deviceCredentials` and `hub.transfers`, and serves artifact downloads (`fetch` → `chunk`). The TCP listener
  * starts with `hub.listen()`, MQTT over WebSocket rides on the HTTP listener; closing the hub disconnects every device.
  */
@@ -9,6 +9,7 @@ import '../metrics/metrics-plugin.js';
 import '../store/store-plugin.js';
 import { createDeviceCredentials, type DeviceCredentials } from '../auth/device-credentials.js';
 import { createAedesBroker } from './aedes-broker.js';
+import { externalBrokerFromConfig } from './external/from-config.js';
 import type { Broker } from './broker.js';
 import { createFetchHandler } from './handlers/fetch.js';
 import { createRouter } from './router.js';
@@ -36,7 +37,11 @@ export const brokerPlugin = fp(
       // The byte burst lets a few maximum-size payloads through back to back (an update, then its retry).
       rateLimits: { kinds: config.deviceRateLimits, bytesPerSec: config.deviceBytesPerSec, burstBytes: 4 * config.maxPayloadBytes },
     });
-    const broker = await createAedesBroker({
+    // DESIGN section 8: `--broker mqtt://…` makes the hub a client of an external broker (broker/external/).
+    const external = config.broker === 'embedded'
+      ? undefined
+      : externalBrokerFromConfig({ config, router, db: app.store.db, log, metrics: app.metrics, clock: app.clock });
+    const broker: Broker = external ?? await createAedesBroker({
       router,
       credentials,
       log,
@@ -49,10 +54,13 @@ export const brokerPlugin = fp(
     const transfers = createTransferMeter(app.metrics.artifactBytesSent);
     router.on(
       'fetch',
-      createFetchHandler({ blobs: app.store.blobs, broker, meter: transfers, maxPayloadBytes: app.config.maxPayloadBytes }),
+      createFetchHandler({
+        blobs: app.store.blobs, grants: app.store.grants, denied: app.metrics.artifactFetchDenied, log, clock: app.clock,
+        broker, meter: transfers, maxPayloadBytes: app.config.maxPayloadBytes,
+      }),
     );
     // MQTT over WebSocket shares the HTTP listener (it accepts upgrades once `hub.listen()` starts it).
-    const webSocket = app.config.mqttWsPath
+    const webSocket = app.config.mqttWsPath && config.broker === 'embedded'
       ? attachMqttWebSocket(app.server, broker, {
         path: app.config.mqttWsPath, maxMessageBytes: 2 * app.config.maxPayloadBytes + 64 * 1024, log,
       })

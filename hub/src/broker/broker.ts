@@ -62,5 +62,11 @@ export interface Broker {
    * its last will) and clears its retained status.
    */
   revokeDevice(deviceId: string): Promise<void>;
+  /**
+   * External-broker mode only (the embedded broker checks the hub's own credential store): gives the broker a newly
+   * enrolled device's credentials and ACL. Called at enrollment, the only moment the plain password exists. Never
+   * rejects: a broker out of reach gets the device when the hub reconnects.
+   */
+  provisionDevice?(deviceId: string, password: string): Promise<void>;
   close(): Promise<void>;
 }

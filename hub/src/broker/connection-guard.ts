@@ -8,17 +8,38 @@
  * - before the session is accepted: each packet and all bytes together at most `maxConnectBytes`, and acceptance
  *   within `connectTimeoutMs` (aedes' own `connectTimeout` stops once a CONNECT has been parsed, so it does not cover
  *   a slow authentication; the guard's timer runs until acceptance, on the injected clock);
- * - after: each packet at most `maxPacketBytes`.
+ * - after: each PUBLISH at most `maxPacketBytes`, any other packet at most CONTROL_PACKET_MAX_BYTES, and at most
+ *   ACCEPTED_PACKET_RATE packets (the guard paces reading beyond it).
  *
- * Chunks are forwarded unchanged and never held beyond the stream's own high-water mark.
+ * Bytes are forwarded unchanged and in order; beyond the stream's own high-water mark the guard holds at most the
+ * chunk that pacing cut.
  */
 import { Duplex, type Readable } from 'node:stream';
 import type { Clock, TimerHandle } from '../clock.js';
 import { HubError, type HubErrorCode } from '../errors.js';
-import { FixedHeaderScanner } from './fixed-header-scanner.js';
+import { fullBucket, hasTokens, type TokenBucket, type TokenRate } from '../limits/token-bucket.js';
+import { FixedHeaderScanner, PUBLISH_PACKET_TYPE, type HeaderViolation } from './fixed-header-scanner.js';
 
 /** Room above `maxPayloadBytes` for the rest of a PUBLISH: topic (device topics are < 100 bytes) and packet id. */
 export const PUBLISH_OVERHEAD_BYTES = 1024;
+
+/**
+ * Largest packet other than PUBLISH once a session is accepted. What a device sends besides PUBLISH is tiny — a
+ * SUBSCRIBE to its two topics is under 200 bytes, acknowledgements 2 — while every filter of a SUBSCRIBE or
+ * UNSUBSCRIBE costs aedes work that no publish rate limit sees.
+ */
+export const CONTROL_PACKET_MAX_BYTES = 4096;
+
+/**
+ * Packets an accepted connection may send, per second and at once. A device sends a few hundred a second at most (the
+ * per-kind limits of device-rate-limiter.ts add up to ~260, plus a PUBACK per message it receives), but a PINGREQ is
+ * two bytes and costs aedes a reply: unpaced, a few megabytes of them keep the hub's event loop busy for seconds.
+ * Over the rate the guard stops reading the socket, so TCP flow control slows the sender; nothing is dropped.
+ */
+export const ACCEPTED_PACKET_RATE: Readonly<TokenRate> = Object.freeze({ perSec: 1000, burst: 2000 });
+
+/** Packets a paced connection waits for before it is read again: it wakes ~10 times a second, not per packet. */
+const PACING_RESUME_PACKETS = 100;
 
 /**
  * A WebSocket layer buffers each frame whole before the MQTT bytes inside reach the guard; its raw bytes count
@@ -72,6 +93,13 @@ export class GuardedConnection extends Duplex {
   private unacceptedBytes = 0;
   private rawBytes = 0;
   private timer: TimerHandle | undefined;
+  /** Once accepted: the packets the connection may still send now, and bytes held back while it may not. */
+  private packetBucket: TokenBucket | undefined;
+  private held: Buffer | undefined;
+  private pacingTimer: TimerHandle | undefined;
+  private innerEnded = false;
+  /** False while the reader (aedes) has not asked for more since the last push. */
+  private flowing = true;
 
   constructor(
     private readonly inner: Duplex,
@@ -81,7 +109,10 @@ export class GuardedConnection extends Duplex {
     this.remoteAddress = options.remoteAddress ?? (inner as { remoteAddress?: string }).remoteAddress;
     this.timer = options.clock.setTimeout(() => this.refuse({ reason: 'connect-timeout' }), options.connectTimeoutMs);
     inner.on('data', this.onData);
-    inner.on('end', () => this.push(null));
+    inner.on('end', () => {
+      this.innerEnded = true;
+      if (!this.held) this.push(null); // else once the held bytes are forwarded
+    });
     inner.on('error', (error: Error) => this.destroy(error));
     inner.on('close', () => this.destroy());
     options.rawSocket?.on('data', this.onRawData);
@@ -91,6 +122,7 @@ export class GuardedConnection extends Duplex {
   accept(): void {
     if (this.accepted) return;
     this.accepted = true;
+    this.packetBucket = fullBucket(ACCEPTED_PACKET_RATE, this.options.clock.now());
     this.stopWatching();
   }
 
@@ -102,15 +134,57 @@ export class GuardedConnection extends Duplex {
         return this.refuse({ reason: 'unauthenticated-bytes', bytes: this.unacceptedBytes, limitBytes: this.options.maxConnectBytes });
       }
     }
-    const limitBytes = this.accepted ? this.options.maxPacketBytes : this.options.maxConnectBytes;
-    const violation = this.scanner.scan(chunk, limitBytes);
-    if (violation?.kind === 'malformed-length') return this.refuse({ reason: 'malformed-header' });
-    if (violation) {
-      const reason = this.accepted ? 'packet-too-large' : 'unauthenticated-packet-too-large';
-      return this.refuse({ reason, bytes: violation.remainingBytes, limitBytes });
+    if (this.accepted) {
+      // A chunk already on its way when the socket was paused waits behind the held bytes.
+      if (this.held) this.held = Buffer.concat([this.held, chunk]);
+      else this.forwardPaced(chunk);
+      return;
     }
+    const violation = this.scanner.scan(chunk, this.options.maxConnectBytes);
+    if (violation) return this.refuseHeader(violation, this.options.maxConnectBytes, this.options.maxConnectBytes);
     if (!this.push(chunk)) this.inner.pause();
   };
+
+  /**
+   * Forwards what the packet bucket allows of `chunk` and holds the rest, with the socket paused, until the bucket
+   * has refilled a little: the sender is slowed by TCP flow control, nothing is dropped or reordered.
+   */
+  private forwardPaced(chunk: Buffer): void {
+    const bucket = this.packetBucket!;
+    hasTokens(bucket, ACCEPTED_PACKET_RATE, 0, this.options.clock.now()); // refills
+    const limitBytes = this.options.maxPacketBytes;
+    const controlLimitBytes = Math.min(limitBytes, CONTROL_PACKET_MAX_BYTES);
+    const scan = this.scanner.scanPackets(chunk, limitBytes, controlLimitBytes, Math.floor(bucket.tokens));
+    if (scan.violation) return this.refuseHeader(scan.violation, limitBytes, controlLimitBytes);
+    bucket.tokens -= scan.packets;
+    this.flowing = scan.scannedBytes === 0 || this.push(scan.scannedBytes === chunk.length ? chunk : chunk.subarray(0, scan.scannedBytes));
+    if (scan.scannedBytes < chunk.length) {
+      this.held = chunk.subarray(scan.scannedBytes);
+      this.inner.pause();
+      const waitMs = Math.ceil(((PACING_RESUME_PACKETS - bucket.tokens) * 1000) / ACCEPTED_PACKET_RATE.perSec);
+      this.pacingTimer = this.options.clock.setTimeout(() => this.release(), Math.max(1, waitMs));
+    } else if (!this.flowing) {
+      this.inner.pause(); // until _read
+    }
+  }
+
+  private release(): void {
+    this.pacingTimer = undefined;
+    const held = this.held;
+    this.held = undefined;
+    if (!held || this.destroyed) return;
+    this.forwardPaced(held);
+    if (this.held || this.destroyed) return;
+    if (this.innerEnded) this.push(null);
+    else if (this.flowing) this.inner.resume();
+  }
+
+  private refuseHeader(violation: HeaderViolation, limitBytes: number, controlLimitBytes: number): void {
+    if (violation.kind === 'malformed-length') return this.refuse({ reason: 'malformed-header' });
+    const reason = this.accepted ? 'packet-too-large' : 'unauthenticated-packet-too-large';
+    const violated = violation.packetType === PUBLISH_PACKET_TYPE ? limitBytes : controlLimitBytes;
+    this.refuse({ reason, bytes: violation.remainingBytes, limitBytes: violated });
+  }
 
   private readonly onRawData = (chunk: Buffer): void => {
     if (this.accepted || this.destroyed) return;
@@ -132,7 +206,8 @@ export class GuardedConnection extends Duplex {
   }
 
   override _read(): void {
-    this.inner.resume();
+    this.flowing = true;
+    if (!this.held) this.inner.resume();
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -161,6 +236,8 @@ export class GuardedConnection extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.stopWatching();
+    if (this.pacingTimer !== undefined) this.options.clock.clearTimer(this.pacingTimer);
+    this.held = undefined;
     this.inner.destroy();
     callback(error);
   }

@@ -6,6 +6,8 @@
  * it is still owed again: QoS 1 [MQTT-4.3.2] delivers at least once, and agents answer a command id they already
  * ran from their memory instead of running it twice. Owed commands live in memory; an owner re-registers (`owe`) or
  * re-sends (`send`) the ones it still waits for when it resumes after a restart — its own tables hold their ids.
+ * Every command goes out through `publish` below, the one place that grants the device the artifacts the command names
+ * (command-artifacts.ts) before the device can see it; settling a command revokes them (store/artifact-grants.ts).
  */
 import type {
   CalibrationReportProps, CommandProps, CommandResultProps, DeployReportProps, EvalResultProps, ProgressProps,
@@ -14,6 +16,8 @@ import type { Broker } from '../broker/broker.js';
 import type { DeviceMessage, Router } from '../broker/router.js';
 import type { HubEvents } from '../events/hub-events.js';
 import type { HubLogger } from '../logger.js';
+import type { ArtifactGrants } from '../store/artifact-grants.js';
+import { artifactsOf } from './command-artifacts.js';
 
 /** A command as the commands capability keeps it. */
 export interface DeviceCommand {
@@ -45,9 +49,12 @@ export interface DeviceCommands {
   owe(sent: DeviceCommand): void;
   /** Sends a command nobody waits for (a cancel): not owed, never re-sent, its replies go nowhere. */
   notify(deviceId: string, command: CommandProps & { commandId: string }): Promise<void>;
-  /** The command is answered or no longer wanted: no more re-sends, its replies are ignored. False when not owed. */
+  /**
+   * The command is answered or no longer wanted: no more re-sends, its replies are ignored, the device may no longer
+   * fetch the artifacts it named. False when not owed.
+   */
   settle(commandId: string): boolean;
-  /** Settles every command of `owner` under `key`; returns how many. */
+  /** Settles every command of `owner` under `key` (revoking their grants, also those from before a restart); returns how many owed. */
   settleAll(owner: string, key: string): number;
   /** The commands a device is owed, oldest first. */
   owedTo(deviceId: string): DeviceCommand[];
@@ -61,6 +68,8 @@ export interface DeviceCommandsOptions {
   broker: Pick<Broker, 'sendToDevice'>;
   /** `device.online` triggers the re-sends. */
   events: HubEvents;
+  /** Where the artifacts a command names are granted to its device (and revoked when it is settled). */
+  grants: Pick<ArtifactGrants, 'grant' | 'revokeCommand' | 'revokeOwner'>;
   log: HubLogger;
 }
 
@@ -75,7 +84,7 @@ function replyOf(message: DeviceMessage): { commandId: string; reply: CommandRep
 }
 
 export function createDeviceCommands(options: DeviceCommandsOptions): DeviceCommands {
-  const { router, broker, events, log } = options;
+  const { router, broker, events, grants, log } = options;
   const owed = new Map<string, DeviceCommand>();
   /** The same commands by device, in the order they were owed (re-sends keep it). */
   const byDevice = new Map<string, Map<string, DeviceCommand>>();
@@ -100,12 +109,24 @@ export function createDeviceCommands(options: DeviceCommandsOptions): DeviceComm
     return true;
   }
 
-  async function publish(deviceId: string, command: CommandProps & { commandId: string }, owner: string | undefined): Promise<void> {
+  async function publish(deviceId: string, command: CommandProps & { commandId: string }, owner?: string, key?: string): Promise<void> {
     if (stopped) return;
     try {
+      // Committed before the command goes out: the device asks for the artifact as soon as it has the command. A
+      // command whose grant failed is not sent (the device could not fetch what it names); it stays owed.
+      grants.grant(deviceId, artifactsOf(command), { commandId: command.commandId, owner, key });
       await broker.sendToDevice(deviceId, 'cmd', { command });
     } catch (error) {
       log.warn({ err: error, deviceId, commandId: command.commandId, owner }, 'command not sent');
+    }
+  }
+
+  /** Drops grants of settled commands; a failure (the store closing under a late settle) leaves them to their TTL. */
+  function revoke(what: Record<string, string>, drop: () => number): void {
+    try {
+      drop();
+    } catch (error) {
+      log.warn({ err: error, ...what }, 'artifact grants not revoked');
     }
   }
 
@@ -124,7 +145,7 @@ export function createDeviceCommands(options: DeviceCommandsOptions): DeviceComm
   function resendTo(deviceId: string): void {
     for (const sent of commands.owedTo(deviceId)) {
       log.debug({ deviceId, commandId: sent.command.commandId, owner: sent.owner }, 'owed command re-sent');
-      void publish(deviceId, sent.command, sent.owner);
+      void publish(deviceId, sent.command, sent.owner, sent.key);
     }
   }
 
@@ -147,12 +168,17 @@ export function createDeviceCommands(options: DeviceCommandsOptions): DeviceComm
     },
     async send(sent) {
       commands.owe(sent);
-      await publish(sent.deviceId, sent.command, sent.owner);
+      await publish(sent.deviceId, sent.command, sent.owner, sent.key);
     },
     owe: remember,
-    notify: (deviceId, command) => publish(deviceId, command, undefined),
-    settle: forget,
+    notify: (deviceId, command) => publish(deviceId, command),
+    settle(commandId) {
+      // Also when not owed here: it may have been sent before a restart, its grants are in the store.
+      revoke({ commandId }, () => grants.revokeCommand(commandId));
+      return forget(commandId);
+    },
     settleAll(owner, key) {
+      revoke({ owner, key }, () => grants.revokeOwner(owner, key));
       let settled = 0;
       for (const [commandId, sent] of owed) {
         if (sent.owner === owner && sent.key === key && forget(commandId)) settled++;

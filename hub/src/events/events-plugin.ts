@@ -53,6 +53,12 @@ export const eventsPlugin = fp(
           connection: 'keep-alive',
           'x-accel-buffering': 'no',
         });
+        // HEAD gets the GET's header fields and no body [RFC 9110 §9.3.2]: a stream that never ends would hold the
+        // connection, and every request pipelined behind it, for good.
+        if (request.method === 'HEAD') {
+          raw.end();
+          return;
+        }
         raw.write(`retry: 3000\n: connected\n\n`);
         streams.add(raw);
         let sequence = 0;

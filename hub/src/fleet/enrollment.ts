@@ -27,6 +27,8 @@ export interface EnrollmentDeps {
   heartbeatSec: number;
   /** The MQTT URL to hand out, given the Host header of the enrollment request. */
   mqttUrlFor(requestHost: string | undefined): string;
+  /** External-broker mode: hands the new credentials to the broker (Broker.provisionDevice) before the device has them. */
+  provisionBroker?(deviceId: string, password: string): Promise<void>;
 }
 
 export function newDeviceId(): string {
@@ -52,6 +54,7 @@ export function createEnrollment(deps: EnrollmentDeps) {
       deps.audit.record({ actor: `token:${token.id}`, action: 'device.enrolled', target: deviceId, details: { name: request.name, labels, profile } });
       return { labels };
     });
+    await deps.provisionBroker?.(deviceId, password);
     deps.events.emit('device.enrolled', { deviceId, name: request.name, labels, at: new Date(deps.clock.now()).toISOString() });
     return {
       deviceId,

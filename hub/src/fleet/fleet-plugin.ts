@@ -68,6 +68,7 @@ export const fleetPlugin = fp(
 
     function mqttUrlFor(requestHost: string | undefined): string {
       if (config.publicMqttUrl) return config.publicMqttUrl;
+      if (config.broker !== 'embedded') return config.broker; // devices connect to the external broker
       const bound = broker.address();
       const host = hostnameOf(requestHost) ?? bound?.host ?? '127.0.0.1';
       return `mqtt://${formatHostForUrl(host)}:${bound?.port ?? config.mqttPort}`;
@@ -84,6 +85,7 @@ export const fleetPlugin = fp(
       hubPublicKey: app.identity.publicKeyPem,
       heartbeatSec: config.heartbeatSec,
       mqttUrlFor,
+      ...(broker.provisionDevice ? { provisionBroker: broker.provisionDevice.bind(broker) } : {}),
     });
     const fleet = createFleet({
       devices,

@@ -171,7 +171,7 @@ export function createTelemetryIngest(options: TelemetryIngestOptions): Telemetr
     query(deviceId, params) {
       const plan = planTelemetryQuery(params, clock.now(), retention);
       ingest.flush();
-      return answerTelemetryQuery(plan, history.read(deviceId, plan.tier, plan.fromMs, plan.toMs));
+      return answerTelemetryQuery(plan, history.read(deviceId, plan.tier, Math.max(plan.fromMs, plan.retainedFromMs), plan.toMs));
     },
     prune() {
       ingest.flush();

@@ -29,6 +29,8 @@ export interface HubMetrics {
   readonly handlerErrors: Counter;
   /** Artifact bytes sent to devices in chunks. */
   readonly artifactBytesSent: Counter;
+  /** Chunk requests for an artifact the device was not granted (answered as unknown). */
+  readonly artifactFetchDenied: Counter;
   /** `POST /v1/enroll` requests refused with 429, by limit (`requests`, `failures`). */
   readonly enrollRateLimited: Counter;
   /** MQTT connections closed by the stream guard (oversize packet, too slow to log in, …), by reason. */
@@ -63,6 +65,9 @@ export function createHubMetrics(): HubMetrics {
     authFailures: registry.counter('fedfleet_mqtt_auth_failures_total', 'MQTT connections refused, by reason.', ['reason']),
     handlerErrors: registry.counter('fedfleet_mqtt_handler_errors_total', 'Topic handlers that failed, by topic kind.', kind),
     artifactBytesSent: registry.counter('fedfleet_artifact_bytes_sent_total', 'Artifact bytes sent to devices in chunks.'),
+    artifactFetchDenied: registry.counter(
+      'fedfleet_artifact_fetch_denied_total', 'Chunk requests for artifacts not granted to the requesting device.',
+    ),
     enrollRateLimited: registry.counter('fedfleet_enroll_rate_limited_total', 'Enrollment requests refused by the per-client limits, by limit.', ['limit']),
     mqttConnectionsRefused: registry.counter(
       'fedfleet_mqtt_connections_refused_total', 'MQTT connections closed by the stream guard, by reason.', ['reason'],

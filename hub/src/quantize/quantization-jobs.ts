@@ -16,6 +16,7 @@ import type { DeviceCommands } from '../commands/device-commands.js';
 import type { DatasetRegistry } from '../datasets/dataset-registry.js';
 import { HubError } from '../errors.js';
 import type { HubEvents } from '../events/hub-events.js';
+import type { DeviceHolds } from '../fleet/device-holds.js';
 import type { HubLogger } from '../logger.js';
 import { modelRefOf } from '../models/model-ref.js';
 import type { ModelRegistry } from '../models/model-registry.js';
@@ -39,8 +40,11 @@ import './quantization-events.js';
 export const CLOSE_DRAIN_MS = 5000;
 
 export interface QuantizationJobsDeps extends Omit<CalibratorDeps, 'busyDevices'> {
-  /** Devices a round holds now (a calibrating or evaluating job's devices are added to them). */
-  busyInRounds: () => ReadonlySet<string>;
+  /**
+   * The hub's one notion of busy devices (rounds register theirs there). The jobs register the devices they hold
+   * (calibrating, evaluating) and pick through it, so neither side gives a device work while the other holds it.
+   */
+  holds: DeviceHolds;
   store: Store;
   registry: ModelRegistry;
   datasets: DatasetRegistry;
@@ -70,6 +74,8 @@ export class QuantizationJobs {
   constructor(private readonly deps: QuantizationJobsDeps) {
     this.repo = createQuantizationRepo(deps.store.db);
     this.evalRepo = createFleetEvalRepo(deps.store.db);
+    // Registered now, not at open: a round selecting before the hub is ready must already see a job's devices.
+    this.unsubscribe.push(deps.holds.register('quantize', () => [...this.repo.busyDevices(), ...this.evalRepo.busyDevices()]));
     this.work = new InFlight((error) => deps.log.error({ err: error }, 'quantization task failed'));
     this.evaluation = new FleetEvaluation({
       ...deps, blobs: deps.store.blobs, repo: this.repo, evalRepo: this.evalRepo, busyDevices: () => this.busyDevices(), onDone: (jobId) => this.announceDone(jobId),
@@ -271,7 +277,7 @@ export class QuantizationJobs {
 
   /** Devices a round, a calibrating job or an evaluating job holds now. */
   private busyDevices(): Set<string> {
-    return new Set([...this.deps.busyInRounds(), ...this.repo.busyDevices(), ...this.evalRepo.busyDevices()]);
+    return this.deps.holds.busy();
   }
 
   /** Leaves calibrating for building: devices still asked are cancelled (and told so), their commands settled. */

@@ -26,7 +26,7 @@ export const quantizePlugin = fp(
   async (app) => {
     const jobs = new QuantizationJobs({
       store: app.store, registry: app.models, datasets: app.datasets, devices: app.fleet.devices, presence: app.fleet.presence,
-      busyInRounds: () => app.coordinator.rounds.busyDevices(), commands: app.commands, audit: app.audit, events: app.events,
+      holds: app.coordinator.holds, commands: app.commands, audit: app.audit, events: app.events,
       clock: app.clock, log: app.log.child({ component: 'quantize' }),
     });
     // The quantizations completed campaigns asked for: on ready after the jobs (interrupted ones failed first).

@@ -1,11 +1,12 @@
 /**
  * Rollouts follow the fleet: a device that comes back online gets what it is owed (its command re-sent by the
- * commands capability with a fresh deviceTimeoutSec, or first sent now); one that goes offline stops holding its wave
- * up; a revoked one is skipped. Its Status reconciles its targets after lost messages or a hub restart (DESIGN §5):
- * showing the version marks an install `activated` (the health gate still waits for the ACTIVATED report, or the
- * command's end, or the deadline), no longer showing it confirms a rollback, or fails a healthy device while its wave
- * is still judged. Devices that enroll, come online or are relabelled into a continuous rollout's selector become its
- * targets (continuous deployment, as Greengrass does for thing groups): the newest such rollout of a model claims them.
+ * commands capability while its deadline stands, else sent again as a new command with a fresh deviceTimeoutSec, or
+ * first sent now); one that goes offline stops holding its wave up; a revoked one is skipped. Its Status reconciles
+ * its targets after lost messages or a hub restart (DESIGN §5): showing the version marks an install `activated` (the
+ * health gate still waits for the ACTIVATED report, or the command's end, or the deadline), no longer showing it
+ * confirms a rollback, or fails a healthy device while its wave is still judged. Devices that enroll, come online or
+ * are relabelled into a continuous rollout's selector become its targets (continuous deployment, as Greengrass does
+ * for thing groups): the newest such rollout of a model claims them.
  */
 import { parseManifest, type BundleManifest } from '@fedfleet/proto';
 import type { Clock } from '../clock.js';
@@ -43,8 +44,11 @@ export class DeviceSync {
       if (isRolloutFinished(rollout.state) && target.state !== 'rolling-back') continue;
       touched.add(rollout.id);
       const freshDeadline = clock.now() + rollout.config.deviceTimeoutSec * 1000;
-      if (isUnsettled(target.state) && target.state !== 'shadowing' && (target.commandId || target.state === 'activated')) {
+      if (target.state === 'activated') {
         repo.patchTarget(rollout.id, deviceId, { deadlineAtMs: freshDeadline }, clock.now());
+      } else if (isUnsettled(target.state) && target.state !== 'shadowing' && target.commandId) {
+        // A live deadline stands: the device enforces the one its command carries. Else a fresh window, as a new command.
+        if ((target.deadlineAtMs ?? 0) <= clock.now()) engine.redeploy(rollout, target, 'sent again with a fresh deadline: the device was away');
       } else if (target.state === 'rolling-back' && !target.commandId && target.retryAtMs === null) {
         engine.sendRollback(rollout, target, target.reason ?? 'rollback');
       } else if (target.retryAtMs === null && engine.canDeploy(rollout, target)) {

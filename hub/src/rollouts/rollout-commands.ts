@@ -15,15 +15,18 @@ export const ROLLOUTS_OWNER = 'rollouts';
 export type Command = CommandProps & { commandId: string };
 
 /**
- * DeployModel for a target. The device is given no deadline (0): the hub times out an online device itself and
- * cancels its command, and a command owed to an offline device must still be valid when the device returns.
+ * DeployModel for a target. Its `deadlineAtMs` is the target's stored deadline — the one the hub times the device
+ * out at — so the device gives up on its own then (AGENT_ERR_DEADLINE) instead of activating after the hub failed it;
+ * 0 (none) when the command went to an offline device, which the hub does not time out. The deadline is fixed when
+ * the command id is: a fresh window for a returning device is a new command (RolloutEngine.redeploy), never other
+ * bytes under the same id, which an agent answers from memory with the deadline it first got.
  */
-export function deployCommand(commandId: string, rollout: RolloutRecord, target: Pick<TargetRecord, 'mode'>): Command {
+export function deployCommand(commandId: string, rollout: RolloutRecord, target: Pick<TargetRecord, 'mode' | 'deadlineAtMs'>): Command {
   const { manifest, signature, payload } = rollout.bundle;
   return {
     commandId,
     deploy: {
-      rolloutId: rollout.id, model: payload, manifest, signature, deadlineAtMs: 0, selfTestExamples: 0,
+      rolloutId: rollout.id, model: payload, manifest, signature, deadlineAtMs: target.deadlineAtMs ?? 0, selfTestExamples: 0,
       mode: target.mode === 'shadow' ? DeployMode.DEPLOY_MODE_SHADOW : DeployMode.DEPLOY_MODE_ACTIVATE,
     },
   };

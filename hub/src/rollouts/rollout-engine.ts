@@ -55,18 +55,34 @@ export class RolloutEngine {
     return ACTIVE_WAVE_STATES.includes(this.deps.repo.wave(rollout.id, target.wave)?.state ?? 'pending');
   }
 
-  /** Sends the target its DeployModel under a new command id (an online device's answer is due within deviceTimeoutSec). */
+  /**
+   * Sends the target its DeployModel under a new command id; an online device's answer is due within deviceTimeoutSec,
+   * and the command carries that deadline (rollout-commands.ts).
+   */
   sendDeploy(rollout: RolloutRecord, target: TargetRecord): void {
     const { repo, transitions, clock, presence } = this.deps;
     const commandId = newCommandId();
     transitions.commit(() => {
       const deadline = target.deadlineAtMs ?? (presence.isOnline(target.deviceId) ? clock.now() + rollout.config.deviceTimeoutSec * 1000 : null);
-      repo.patchTarget(rollout.id, target.deviceId, {
+      const sent = repo.patchTarget(rollout.id, target.deviceId, {
         commandId, commandKind: 'deploy', attempts: target.attempts + 1, deadlineAtMs: deadline, retryAtMs: null,
       }, clock.now());
-      transitions.queue(() => void this.deps.commands.send(sentCommand(rollout, target.deviceId, deployCommand(commandId, rollout, target))));
+      transitions.queue(() => void this.deps.commands.send(sentCommand(rollout, target.deviceId, deployCommand(commandId, rollout, sent))));
     });
     this.schedule();
+  }
+
+  /**
+   * A returning device whose deploy has no live deadline (it passed while the device was away, or the command went
+   * out while it was offline): the device may have given up, or may run with no deadline, so the fresh window the hub
+   * grants it is a new command carrying it — the old one is dropped (cancelled on the device) first.
+   */
+  redeploy(rollout: RolloutRecord, target: TargetRecord, reason: string): void {
+    const pending = this.deps.transitions.commit(() => {
+      this.dropCommand(target, reason);
+      return this.deps.transitions.moveTarget(target, 'pending', { commandId: null, deadlineAtMs: null, retryAtMs: null });
+    });
+    this.sendDeploy(rollout, pending);
   }
 
   /**

@@ -14,6 +14,7 @@ import type { DeviceCommands } from '../commands/device-commands.js';
 import type { DatasetRegistry } from '../datasets/dataset-registry.js';
 import { HubError } from '../errors.js';
 import type { HubEvents } from '../events/hub-events.js';
+import { DeviceHolds } from '../fleet/device-holds.js';
 import type { DeviceRecord, DeviceRepo } from '../fleet/device-repo.js';
 import type { DevicePresence } from '../fleet/liveness.js';
 import type { TelemetryIngest } from '../fleet/telemetry-ingest.js';
@@ -66,6 +67,11 @@ export interface CoordinatorDeps {
 
 export class Coordinator {
   readonly rounds: RoundRepo;
+  /**
+   * Devices busy now, whoever holds them: rounds register theirs here, and other capabilities that give devices work
+   * (quantize) register theirs and pick through it too, so selection never takes a device busy elsewhere.
+   */
+  readonly holds = new DeviceHolds();
   private readonly quantizations: CampaignQuantizationRepo;
   private readonly work: InFlight;
   private readonly transitions: RoundTransitions;
@@ -85,8 +91,9 @@ export class Coordinator {
     this.work = new InFlight((error) => log.error({ err: error }, 'round task failed'));
     this.runtimes = new RoundRuntimes(clock, () => this.work.open);
     this.transitions = createRoundTransitions({ rounds, events, clock });
+    this.holds.register('rounds', () => rounds.busyDevices());
     this.selection = createDeviceSelection({
-      devices: deps.devices, presence: deps.presence, telemetry: deps.telemetry, busyDevices: () => rounds.busyDevices(),
+      devices: deps.devices, presence: deps.presence, telemetry: deps.telemetry, busyDevices: () => this.holds.busy(),
     });
     this.aggregation = createRoundAggregation({ rounds, registry, datasets: deps.datasets, spool, evaluator: deps.evaluator, log });
     const tasks = createRoundCommands({ rounds, registry, blobs: store.blobs, commands: deps.commands, log });

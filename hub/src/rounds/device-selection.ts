@@ -1,9 +1,10 @@
 /**
  * Which devices a round may select now (DESIGN §4), and whether a campaign could ever fill its rounds. A device
  * could ever take part when it matches the campaign's selector, is enrolled and not revoked, can train, and the model
- * fits its RAM; it is eligible now when, besides, fleet liveness says it is online, no other round holds it, and its
- * latest telemetry is within the campaign's constraints. A round waits for devices that are merely offline, busy or
- * too hot; it fails at once when not enough could ever take part (HUB_ERR_ROUND_IMPOSSIBLE).
+ * fits its RAM; it is eligible now when, besides, fleet liveness says it is online, it is not busy (a round or a
+ * quantization job holds it: fleet/device-holds.ts), and its latest telemetry is within the campaign's constraints.
+ * A round waits for devices that are merely offline, busy or too hot; it fails at once when not enough could ever
+ * take part (HUB_ERR_ROUND_IMPOSSIBLE).
  */
 import { trainingMemoryBytes } from '@fedfleet/proto';
 import { HubError } from '../errors.js';
@@ -18,7 +19,7 @@ export interface DeviceSelectionDeps {
   /** Fleet liveness: the hub's own view of who is online. */
   presence: DevicePresence;
   telemetry: Pick<TelemetryIngest, 'latest'>;
-  /** Devices held by a round that is selecting or training. */
+  /** Devices busy now: held by a round that is selecting or training, or by another capability (DeviceHolds). */
   busyDevices: () => ReadonlySet<string>;
 }
 

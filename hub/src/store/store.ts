@@ -1,10 +1,11 @@
 /**
- * The hub's persistent state under one data directory: the SQLite database, its migrations and the blob store,
- * behind the directory's lock (one hub per directory, data-dir-lock.ts).
+ * The hub's persistent state under one data directory: the SQLite database, its migrations, the blob store and
+ * the grants of who may fetch from it, behind the directory's lock (one hub per directory, data-dir-lock.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
+import { createArtifactGrants, type ArtifactGrants } from './artifact-grants.js';
 import { createBlobStore, type BlobStore } from './blobs.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
@@ -19,6 +20,8 @@ export interface Store {
   /** The database connection; repositories prepare their statements on it. */
   readonly db: SqliteDatabase;
   readonly blobs: BlobStore;
+  /** Which blobs each device may fetch (artifact-grants.ts). */
+  readonly grants: ArtifactGrants;
   readonly settings: Settings;
   /** What opening the store migrated. */
   readonly migrations: MigrationResult;
@@ -54,10 +57,13 @@ export function openStore(options: OpenStoreOptions): Store {
     lock.release();
     throw error;
   }
+  const grants = createArtifactGrants({ db, clock: options.clock });
+  grants.prune();
   return {
     dataDir: options.dataDir,
     db,
     blobs: createBlobStore(db, join(options.dataDir, 'blobs'), options.clock),
+    grants,
     settings: createSettings(db, options.clock),
     migrations,
     lock,

@@ -39,6 +39,12 @@ export interface TelemetryQueryPlan {
   stepMs: number;
   resolution: TelemetryResolution;
   tier: TierNumber;
+  /**
+   * The oldest time the tier still retains (now − its retention). Rows before it are not answered even when their
+   * block is not pruned yet: a block goes only once its newest row is past the retention, so it can hold rows up to
+   * its span (an hour of raw samples, days of hour rollups) older than that.
+   */
+  retainedFromMs: number;
 }
 
 export type TelemetryPoint = { at: string; value: number } | { at: string; min: number; mean: number; max: number; count: number };
@@ -81,13 +87,16 @@ export function planTelemetryQuery(params: TelemetryQueryParams, nowMs: number, 
   if (tier === 0 && fromMs < nowMs - retention.raw) tier = 1;
   if (tier === 1 && fromMs < nowMs - retention.minute) tier = 2;
   const resolution = (['raw', 'minute', 'hour'] as const)[tier];
-  return { metricIndex: index, fromMs, toMs, stepMs, resolution, tier };
+  const retainedFromMs = nowMs - [retention.raw, retention.minute, retention.hour][tier]!;
+  return { metricIndex: index, fromMs, toMs, stepMs, resolution, tier, retainedFromMs };
 }
 
 /** Turns the decoded rows of the planned tier into the response's points. */
 export function answerTelemetryQuery(plan: TelemetryQueryPlan, rows: BlockRow[]): TelemetryQueryResult {
   const metric = TELEMETRY_METRICS[plan.metricIndex]!;
-  const inRange = rows.filter((row) => row.atMs >= plan.fromMs && row.atMs <= plan.toMs).sort((a, b) => a.atMs - b.atMs);
+  // A rollup row is at its bucket's start: a bucket that began before the retained window is left out whole.
+  const oldestMs = Math.max(plan.fromMs, plan.retainedFromMs);
+  const inRange = rows.filter((row) => row.atMs >= oldestMs && row.atMs <= plan.toMs).sort((a, b) => a.atMs - b.atMs);
   let points: TelemetryPoint[];
   let truncated = false;
   if (plan.tier === 0) {

@@ -3,16 +3,27 @@
  * until settled, replies reach the owner of the command they name — only from the device it was sent to — and a
  * device that comes back online gets exactly what it is still owed.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ResultCode, decodeEnvelope, encodeEnvelope, type CommandProps, type EnvelopeProps } from '@fedfleet/proto';
 import type { DeviceMessage, MessageHandler } from '../../src/broker/router.js';
 import { createDeviceCommands, type CommandReply, type DeviceCommand } from '../../src/commands/device-commands.js';
 import { HubEvents } from '../../src/events/hub-events.js';
 import { createLogger } from '../../src/logger.js';
+import { createManualClock } from '../../src/clock.js';
+import { createArtifactGrants } from '../../src/store/artifact-grants.js';
+import { openDatabase } from '../../src/store/database.js';
+import { migrate } from '../../src/store/migrate.js';
 
 function setup() {
   let replyHandler: MessageHandler | undefined;
   const sent: { deviceId: string; command: CommandProps }[] = [];
+  /** Ids of the commands whose artifact the device could fetch at the moment the command went out. */
+  const grantedAtSend: string[] = [];
+  const db = openDatabase(':memory:');
+  migrate(db);
+  onTestFinished(() => void db.close());
+  const clock = createManualClock();
+  const grants = createArtifactGrants({ db, clock, ttlMs: 60_000 });
   const events = new HubEvents((error) => {
     throw error;
   });
@@ -27,10 +38,13 @@ function setup() {
     broker: {
       async sendToDevice(deviceId, kind, envelope) {
         expect(kind).toBe('cmd');
+        const sha256 = envelope.command!.deploy?.model?.sha256;
+        if (sha256 && grants.allows(deviceId, sha256)) grantedAtSend.push(envelope.command!.commandId!);
         sent.push({ deviceId, command: envelope.command! });
       },
     },
     events,
+    grants,
     log: createLogger('silent'),
   });
   /** Delivers a reply as the router would: decoded from the device's own topic. */
@@ -46,7 +60,7 @@ function setup() {
     events.emit('device.online', { deviceId, at: new Date(0).toISOString() });
     await Promise.resolve();
   };
-  return { commands, sent, reply, online, events, isRouted: () => replyHandler !== undefined };
+  return { commands, sent, grantedAtSend, reply, online, events, grants, clock, db, isRouted: () => replyHandler !== undefined };
 }
 
 const train = (commandId: string, roundId = 'r1'): DeviceCommand['command'] => ({ commandId, train: { roundId, epochs: 1 } });
@@ -124,5 +138,52 @@ describe('device commands', () => {
     await online('dev-a');
     await commands.send({ owner: 'rounds', key: 'r1', deviceId: 'dev-a', command: train('a-2') });
     expect(sent).toEqual([]);
+  });
+
+  const [shaA, shaB, shaC] = ['a', 'b', 'c'].map((c) => c.repeat(64)) as [string, string, string];
+  const deploy = (commandId: string, sha256: string): DeviceCommand['command'] => ({ commandId, deploy: { model: { sha256 } } });
+
+  it('grants a device the artifact a command names before the command goes out; settling revokes it', async () => {
+    const { commands, grants, grantedAtSend } = setup();
+    await commands.send({ owner: 'rollouts', key: 'ro-1', deviceId: 'dev-a', command: deploy('d-1', shaA) });
+    await commands.send({ owner: 'rollouts', key: 'ro-1', deviceId: 'dev-b', command: deploy('d-2', shaB) });
+    await commands.send({ owner: 'rounds', key: 'r1', deviceId: 'dev-a', command: deploy('d-3', shaC) });
+    expect(grantedAtSend).toEqual(['d-1', 'd-2', 'd-3']);
+    expect(grants.allows('dev-b', shaB)).toBe(true);
+    expect([grants.allows('dev-b', shaA), grants.allows('dev-a', shaB)]).toEqual([false, false]); // only to whom it was sent
+
+    commands.settle('d-1');
+    expect(grants.allows('dev-a', shaA)).toBe(false);
+    commands.settleAll('rollouts', 'ro-1');
+    expect(grants.allows('dev-b', shaB)).toBe(false);
+    expect(grants.allows('dev-a', shaC)).toBe(true); // another owner's
+    // Grants of commands sent before a restart (not owed in this process) are revoked all the same.
+    grants.grant('dev-c', [shaA], { commandId: 'old-1', owner: 'rounds', key: 'r0' });
+    grants.grant('dev-c', [shaB], { commandId: 'old-2', owner: 'rounds', key: 'r9' });
+    expect(commands.settle('old-1')).toBe(false);
+    commands.settleAll('rounds', 'r9');
+    expect([grants.allows('dev-c', shaA), grants.allows('dev-c', shaB)]).toEqual([false, false]);
+  });
+
+  it('lets an unrevoked grant expire a TTL after its last send (a re-send renews it), pruning expired rows', async () => {
+    const { commands, grants, online, clock, db } = setup();
+    await commands.send({ owner: 'rollouts', key: 'ro-1', deviceId: 'dev-a', command: deploy('d-1', shaA) });
+    clock.advance(59_000);
+    await online('dev-a');
+    clock.advance(59_000);
+    expect(grants.allows('dev-a', shaA)).toBe(true);
+    clock.advance(1_000);
+    expect(grants.allows('dev-a', shaA)).toBe(false);
+    await commands.notify('dev-b', deploy('n-1', shaB)); // unowned: only the TTL ends it
+    expect(db.prepare('SELECT command_id FROM artifact_grants').pluck().all()).toEqual(['n-1']);
+  });
+
+  it('does not send a command whose grant could not be written (the device could not fetch what it names)', async () => {
+    const { commands, sent, db } = setup();
+    db.close();
+    await commands.send({ owner: 'rollouts', key: 'ro-1', deviceId: 'dev-a', command: deploy('d-1', shaA) });
+    expect(sent).toEqual([]);
+    expect(commands.owedTo('dev-a')).toHaveLength(1);
+    expect(commands.settle('d-1')).toBe(true); // the revoke fails quietly
   });
 });

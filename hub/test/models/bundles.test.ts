@@ -16,7 +16,7 @@ import { BUNDLE_MEDIA_TYPE } from '../../src/models/bundle-builder.js';
 import { TFJS_BYTES_PER_PARAM } from '../../src/models/bundle-profile.js';
 import type { QuantizationJson } from '../../src/quantize/schemas.js';
 import { sha256Hex } from '../../src/store/blobs.js';
-import { fetchArtifact } from '../helpers/chunked-fetch.js';
+import { fetchArtifact, sendArtifactCommand } from '../helpers/chunked-fetch.js';
 import { runCli } from '../helpers/cli.js';
 import { uploadDataset } from '../helpers/datasets.js';
 import { connectDevice, enrollDevice, waitFor } from '../helpers/devices.js';
@@ -85,6 +85,7 @@ describe('signed model bundles', () => {
 
     // The payload a device fetches in chunks is the one the manifest names.
     const client = await connectDevice(testHub, device);
+    await sendArtifactCommand(testHub.hub, device.deviceId, manifest.payload.sha256);
     expect(await fetchArtifact(client, device.deviceId, manifest.payload.sha256)).toEqual(Buffer.from(payload));
 
     // fp16: another payload (the fp16 ModelBlob), same rules; builds are memoized, so the bytes repeat.

@@ -6,8 +6,8 @@ import { parse, type OptionsSpec } from '../args.js';
 import { println, type CliIo } from '../io.js';
 
 const CONFIG_KEYS = Object.keys(CONFIG_SOURCES) as HubConfigKey[];
-// Every config key has a flag; the admin token is deliberately not one (it would show in `ps`).
-const FLAG_KEYS = CONFIG_KEYS.filter((key) => key !== 'adminToken');
+// Every config key has a flag; secrets are deliberately not one (they would show in `ps`).
+const FLAG_KEYS = CONFIG_KEYS.filter((key) => key !== 'adminToken' && key !== 'brokerPassword');
 
 const OPTIONS: OptionsSpec = {
   config: { type: 'string' },
@@ -23,6 +23,7 @@ Options (each also FEDFLEET_<NAME> in the environment, or a key in the --config 
 ${FLAG_KEYS.map((key) => `  ${CONFIG_SOURCES[key].flag.padEnd(30)} ${CONFIG_SOURCES[key].env}`).join('\n')}
   --config <file.json>           FEDFLEET_CONFIG
   FEDFLEET_ADMIN_TOKEN (environment only): the admin token; generated into <data-dir>/admin.token when unset.
+  FEDFLEET_BROKER_PASSWORD (environment or config file only): the hub's password on an external --broker.
 `;
 
 export interface HubCommandOptions {

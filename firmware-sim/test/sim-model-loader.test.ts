@@ -76,10 +76,11 @@ describe('simulated device model loader', () => {
     const slow: SimProfile = { ...SIM_PROFILES['rpi4']!, kind: 'rpi-slow', speedFactor: 0.001 };
     const clock = new SimDeviceClock();
     const model = await simModelLoader(slow, { clock })(int8.parsed, int8.payload);
-    const hostBefore = performance.now();
+    // The device readings enclose the host readings: a pause between any two of them only adds to deviceMs − hostMs.
     const deviceBefore = clock.now();
+    const hostBefore = performance.now();
     const prediction = await model.predict(heldOut(1)[0]!.x);
-    const hostMs = performance.now() - hostBefore; // read first: a pause between the readings only adds to deviceMs
+    const hostMs = performance.now() - hostBefore;
     const deviceMs = clock.now() - deviceBefore;
     // The reported compute time is the device's; the clock moved on by the host's time plus the slow-down.
     const slowDownMs = prediction.computeMs! * (1 - slow.speedFactor);

@@ -1,13 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { ChunkProps } from '@fedfleet/proto';
+import { MIN_CHUNK_BYTES, type ChunkProps } from '@fedfleet/proto';
 import type { ArtifactCache } from './artifact-cache.js';
 import { AgentError } from './errors.js';
 
-/**
- * The smallest chunk the hub serves (it clamps requests to at least 1 KiB, hub/src/broker/handlers/fetch.ts): an
- * answer in smaller chunks (but for the last) would turn one download into a near-endless stream of round trips.
- */
-const MIN_CHUNK_BYTES = 1024;
 /** Default of {@link FetcherOptions.maxArtifactBytes}. */
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
 

@@ -1,5 +1,5 @@
 import {
-  ResultCode, TensorEncoding, decodeModelBlob, encodeWeights, hashSeed, mulberry32, paramCount, trainingMemoryBytes, type HardwareProfileProps, type ModelRefProps,
+  MAX_TASK_EPOCHS, ResultCode, TensorEncoding, decodeModelBlob, encodeWeights, hashSeed, mulberry32, paramCount, trainingMemoryBytes, type HardwareProfileProps, type ModelRefProps,
   type TrainTaskProps,
 } from '@fedfleet/proto';
 import type { DataSource } from '../data/index.js';
@@ -28,9 +28,6 @@ export function refusalFor(profile: HardwareProfileProps, dataSource: DataSource
   }
   return undefined;
 }
-
-/** Most epochs one task may ask for: what the hub's campaigns allow (hub/src/rounds/campaign-config.ts, 1 to 1,000). */
-export const MAX_TASK_EPOCHS = 1_000;
 
 /**
  * The task's training numbers as trainLocal takes them. Proto3 sends 0 for "unset", which takes the default; any

@@ -2,10 +2,10 @@
  * A train command from a compromised broker or a replay (agent/docs/agent.md): numbers no campaign sends are refused
  * before the task is accepted or anything is fetched, and the task's deadline stops the work it bounds.
  */
-import { ResultCode, type CommandProps, type TrainTaskProps } from '@fedfleet/proto';
+import { MAX_TASK_EPOCHS, ResultCode, type CommandProps, type TrainTaskProps } from '@fedfleet/proto';
 import { describe, expect, it } from 'vitest';
 import type { DataSource } from '../../src/data/index.js';
-import { MAX_TASK_EPOCHS, trainHandler } from '../../src/commands/train.js';
+import { trainHandler } from '../../src/commands/train.js';
 import { fakeContext } from './fake-context.js';
 
 const SHA = 'ab'.repeat(32);

@@ -9,7 +9,8 @@
  * passwords gets `burst` checks at once and then `perMin` a minute. Memory is bounded as in the enrollment limit: an
  * address is forgotten once its bucket is full again, and at most `maxAddresses` are remembered.
  */
-import { fullBucket, hasTokens, refillMs, type TokenBucket, type TokenRate } from '../limits/token-bucket.js';
+import { createRecentKeys } from '../limits/recent-keys.js';
+import { fullBucket, hasTokens, refillMs, type TokenRate } from '../limits/token-bucket.js';
 
 /** Failed password checks per client address: at once, then per minute. */
 export const AUTH_FAILURES_PER_MIN = 30;
@@ -28,22 +29,10 @@ export interface AuthAttemptLimiter {
 export function createAuthAttemptLimiter(options: { perMin?: number; maxAddresses?: number } = {}): AuthAttemptLimiter {
   const perMin = options.perMin ?? AUTH_FAILURES_PER_MIN;
   const rate: TokenRate = { perSec: perMin / 60, burst: perMin };
-  const idleMs = refillMs(rate);
-  const maxAddresses = options.maxAddresses ?? DEFAULT_MAX_ADDRESSES;
-  // Insertion order = order of last use: the stalest addresses sit at the front.
-  const buckets = new Map<string, TokenBucket>();
-
-  function bucketOf(address: string, nowMs: number): TokenBucket {
-    let bucket = buckets.get(address);
-    if (bucket) buckets.delete(address);
-    else bucket = fullBucket(rate, nowMs);
-    buckets.set(address, bucket);
-    for (const [oldAddress, old] of buckets) {
-      if (buckets.size <= maxAddresses && nowMs - old.updatedMs < idleMs) break;
-      buckets.delete(oldAddress);
-    }
-    return bucket;
-  }
+  const buckets = createRecentKeys((nowMs) => fullBucket(rate, nowMs), {
+    idleMs: refillMs(rate), maxKeys: options.maxAddresses ?? DEFAULT_MAX_ADDRESSES,
+  });
+  const bucketOf = (address: string, nowMs: number) => buckets.touch(address, nowMs);
 
   return {
     reserve(address, nowMs) {

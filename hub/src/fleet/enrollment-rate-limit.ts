@@ -9,6 +9,7 @@
  * full again after a minute, indistinguishable from a new client's), and never more than `maxClients` at once — the
  * least recently seen are forgotten first.
  */
+import { createRecentKeys } from '../limits/recent-keys.js';
 import { fullBucket, hasTokens, refillMs, type TokenBucket, type TokenRate } from '../limits/token-bucket.js';
 
 export type EnrollLimit = 'requests' | 'failures';
@@ -36,7 +37,6 @@ export interface EnrollmentRateLimit {
 interface ClientBuckets {
   requests: TokenBucket;
   failures: TokenBucket;
-  lastSeenMs: number;
 }
 
 const DEFAULT_MAX_CLIENTS = 100_000;
@@ -46,23 +46,11 @@ export function createEnrollmentRateLimit(options: EnrollmentRateLimitOptions): 
     requests: { perSec: options.requestsPerMin / 60, burst: options.requestsPerMin },
     failures: { perSec: options.failuresPerMin / 60, burst: options.failuresPerMin },
   };
-  const idleMs = Math.max(refillMs(rates.requests), refillMs(rates.failures));
-  const maxClients = options.maxClients ?? DEFAULT_MAX_CLIENTS;
-  // Insertion order = order of last use: the stalest clients sit at the front.
-  const clients = new Map<string, ClientBuckets>();
-
-  function clientOf(address: string, nowMs: number): ClientBuckets {
-    let client = clients.get(address);
-    if (client) clients.delete(address);
-    else client = { requests: fullBucket(rates.requests, nowMs), failures: fullBucket(rates.failures, nowMs), lastSeenMs: nowMs };
-    client.lastSeenMs = Math.max(client.lastSeenMs, nowMs);
-    clients.set(address, client);
-    for (const [oldAddress, old] of clients) {
-      if (clients.size <= maxClients && nowMs - old.lastSeenMs < idleMs) break;
-      clients.delete(oldAddress);
-    }
-    return client;
-  }
+  const clients = createRecentKeys<ClientBuckets>(
+    (nowMs) => ({ requests: fullBucket(rates.requests, nowMs), failures: fullBucket(rates.failures, nowMs) }),
+    { idleMs: Math.max(refillMs(rates.requests), refillMs(rates.failures)), maxKeys: options.maxClients ?? DEFAULT_MAX_CLIENTS },
+  );
+  const clientOf = (address: string, nowMs: number) => clients.touch(address, nowMs);
 
   /** Whole seconds until `bucket` holds one token again (at least 1: Retry-After counts in seconds). */
   const retryAfterSec = (bucket: TokenBucket, rate: TokenRate) => Math.max(1, Math.ceil((1 - bucket.tokens) / rate.perSec));

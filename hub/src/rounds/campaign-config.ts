@@ -3,7 +3,7 @@
  * (clients ≈ fraction_fit × fleet, minClients ≈ min_fit_clients, deadlineSec ≈ round_timeout — but per round),
  * with Bonawitz et al. 2019's over-selection.
  */
-import { DEPRECATED_ENCODING_ALIASES, type DeprecatedEncodingAlias, type Encoding } from '@fedfleet/proto';
+import { DEPRECATED_ENCODING_ALIASES, MAX_TASK_EPOCHS, type DeprecatedEncodingAlias, type Encoding } from '@fedfleet/proto';
 import Type, { type Static } from 'typebox';
 import { EncodingRequestSchema } from '../models/encoding-schema.js';
 import { CampaignQuantizeSchema, type CampaignQuantizeConfig } from './campaign-quantize.js';
@@ -27,7 +27,7 @@ export const CampaignRequestSchema = Type.Object(
     }),
     evaluate: Type.Boolean({ default: true, description: 'federated evaluation of every new version' }),
     evalTimeoutSec: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 60 }),
-    epochs: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
+    epochs: Type.Integer({ minimum: 1, maximum: MAX_TASK_EPOCHS, default: 1 }),
     batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 10 }),
     learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 0.05 }),
     maxExamples: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0, description: 'cap on local examples per round; 0 = all' }),

@@ -7,7 +7,7 @@
  * (store/artifact-grants.ts, granted by hub/src/commands); any other sha256 is answered exactly as an unknown one, so
  * a device learns nothing of what else the hub holds (proto/docs/mqtt-topics.md, "Who may fetch what").
  */
-import type { ChunkProps } from '@fedfleet/proto';
+import { MIN_CHUNK_BYTES, type ChunkProps } from '@fedfleet/proto';
 import type { Clock } from '../../clock.js';
 import type { HubErrorCode } from '../../errors.js';
 import { createLogThrottle } from '../../limits/log-throttle.js';
@@ -19,7 +19,6 @@ import type { Broker } from '../broker.js';
 import type { MessageHandler } from '../router.js';
 import type { TransferMeter } from '../transfer-meter.js';
 
-export const MIN_CHUNK_BYTES = 1024;
 export const MAX_CHUNK_BYTES = 256 * 1024;
 export const DEFAULT_CHUNK_BYTES = 64 * 1024;
 /** Room for the envelope and Chunk fields around the data. */

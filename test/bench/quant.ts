@@ -103,7 +103,7 @@ function goalLines(r: QuantResult): string[] {
   const drop = r.floatAccuracy - r.int8IntegerOnlyAccuracy;
   const verdict = (ok: boolean) => (ok ? 'holds' : 'MISSED');
   const lines = [
-    `${r.model}: int8 bytes ${ratio.toFixed(3)} × float (goal ≤ ${QUANT_GOALS.maxInt8ByteRatio}) → ` +
+    `${r.model}: int8 ${r.int8Bytes} B = ${ratio.toFixed(4)} × float ${r.floatBytes} B (goal ≤ ${QUANT_GOALS.maxInt8ByteRatio}) → ` +
       verdict(ratio <= QUANT_GOALS.maxInt8ByteRatio),
     `${r.model}: integer-only ${pct(r.int8IntegerOnlyAccuracy)} vs float ${pct(r.floatAccuracy)}: ` +
       `${Math.abs(100 * drop).toFixed(2)} points ${drop > 0 ? 'below' : 'above'} ` +

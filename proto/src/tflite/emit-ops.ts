@@ -1,7 +1,9 @@
 // The operators fedfleet emits, as the TFLite converter emits them — shared by the int8 and the float encoder,
 // which differ only in their tensors: builtin code, version (tensorflow/lite/tools/versioning/op_version.cc:
 // int8 per-channel CONV_2D is version 3, int8 FULLY_CONNECTED 4, int8 pooling 2), options, input order
-// (data, weights, bias) and RESHAPE's int32 shape tensor.
+// (data, weights, bias). RESHAPE carries its new shape in its options alone, the form TFLite's and TFLite Micro's
+// kernels accept besides a second, int32 shape input (reshape.cc: one input → ReshapeOptions.new_shape); the
+// converter also writes that input, a tensor and a 16-byte aligned buffer this format spends about 80 bytes on.
 import type { Padding } from '../int8/graph.js';
 import type { FusedActivation } from '../int8/params.js';
 import { ActivationFunctionType, BuiltinOperator } from '../../generated/tflite/tflite-schema.js';
@@ -66,10 +68,9 @@ export function emitPool2d(
   });
 }
 
-/** RESHAPE to `newShape` (batch included): the new shape both as an int32 input tensor and in the options. */
-export function emitReshape(w: TfliteWriter, input: number, output: number, newShape: readonly number[], name: string): void {
-  const shape = w.addTensor({ name: `${name}/shape`, shape: [newShape.length], type: 'INT32', data: int32LeBytes(newShape) });
-  w.addOperator({ code: BuiltinOperator.RESHAPE, version: 1, inputs: [input, shape], outputs: [output], options: { type: 'reshape', newShape } });
+/** RESHAPE to `newShape` (batch included), given in the options. */
+export function emitReshape(w: TfliteWriter, input: number, output: number, newShape: readonly number[]): void {
+  w.addOperator({ code: BuiltinOperator.RESHAPE, version: 1, inputs: [input], outputs: [output], options: { type: 'reshape', newShape } });
 }
 
 export function emitSoftmax(w: TfliteWriter, input: number, output: number, beta: number, int8: boolean): void {

@@ -42,7 +42,7 @@ export function encodeTfliteFloat(model: FloatModel, options: EncodeTfliteOption
         emitPool2d(w, layer.kind, current, output, { ...layer, filterH: layer.poolH, filterW: layer.poolW }, false);
         break;
       case 'flatten':
-        emitReshape(w, current, output, [1, ...outShape], layer.name);
+        emitReshape(w, current, output, [1, ...outShape]);
         break;
       default: {
         // A new FloatLayer kind must be written here: tsc stops at this line until it is.

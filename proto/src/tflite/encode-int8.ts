@@ -57,7 +57,7 @@ export function encodeTfliteInt8(graph: Int8Graph, options: EncodeTfliteOptions 
         emitPool2d(w, op.kind, op.input, op.output, op, true);
         break;
       case 'reshape':
-        emitReshape(w, op.input, op.output, [1, ...graph.tensors[op.output].shape], name);
+        emitReshape(w, op.input, op.output, [1, ...graph.tensors[op.output].shape]);
         break;
       default: {
         // A new Int8Op kind must be written here (and read in decode-int8.ts): tsc stops at this line until it is.

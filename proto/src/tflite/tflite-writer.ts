@@ -62,38 +62,80 @@ export class TfliteWriter {
 
   finish(io: { inputs: readonly number[]; outputs: readonly number[]; description: string }): Uint8Array {
     const b = new Builder(1024);
+    // Strings may be written anywhere before the table that points at them: they fill the gaps that aligning the
+    // constant buffers would otherwise pad with zeros.
+    const strings = new StringPool(b, [...this.tensors.map((t) => t.name), 'main', io.description]);
     const buffers = [Buffer.createBuffer(b, 0)];
     const bufferIndex = this.tensors.map((t) => {
       if (!t.data) return 0;
+      b.prep(4, 0); // a vtable just written may have left the builder 2 bytes off the 4 every object needs
+      strings.fill((BUFFER_ALIGNMENT - ((b.offset() + t.data.length) % BUFFER_ALIGNMENT)) % BUFFER_ALIGNMENT);
       b.prep(BUFFER_ALIGNMENT, t.data.length);
       buffers.push(Buffer.createBuffer(b, b.createByteVector(t.data)));
       return buffers.length - 1;
     });
     const shared = new SharedObjects();
-    const tensors = this.tensors.map((t, i) => writeTensor(b, shared, t, bufferIndex[i]));
+    const tensors = this.tensors.map((t, i) => writeTensor(b, shared, t, bufferIndex[i], strings.offset(i)));
+    const ints = (values: readonly number[]): number => intVector(b, shared, values);
     const codes: { code: BuiltinOperator; version: number }[] = [];
     const operators = this.operators.map((op) => {
       let opcodeIndex = codes.findIndex((c) => c.code === op.code && c.version === op.version);
       if (opcodeIndex < 0) opcodeIndex = codes.push({ code: op.code, version: op.version }) - 1;
-      const [optionsType, options] = writeOptions(b, op.options);
-      return Operator.createOperator(b, opcodeIndex, Operator.createInputsVector(b, [...op.inputs]),
-        Operator.createOutputsVector(b, [...op.outputs]), optionsType, options);
+      const [optionsType, options] = shared.get(`options:${JSON.stringify(op.options)}`, () => writeOptions(b, shared, op.options));
+      return Operator.createOperator(b, opcodeIndex, ints(op.inputs), ints(op.outputs), optionsType, options);
     });
-    const subgraph = SubGraph.createSubGraph(b, SubGraph.createTensorsVector(b, tensors),
-      SubGraph.createInputsVector(b, [...io.inputs]), SubGraph.createOutputsVector(b, [...io.outputs]),
-      SubGraph.createOperatorsVector(b, operators), b.createString('main'));
+    const subgraph = SubGraph.createSubGraph(b, SubGraph.createTensorsVector(b, tensors), ints(io.inputs), ints(io.outputs),
+      SubGraph.createOperatorsVector(b, operators), strings.offset(this.tensors.length));
     const opcodes = codes.map(({ code, version }) => OperatorCode.createOperatorCode(
       b, Math.min(code, PLACEHOLDER_FOR_GREATER_OP_CODES), 0, version, code));
     const model = Model.createModel(b, 3, Model.createOperatorCodesVector(b, opcodes),
-      Model.createSubgraphsVector(b, [subgraph]), b.createString(io.description), Model.createBuffersVector(b, buffers));
+      Model.createSubgraphsVector(b, [subgraph]), strings.offset(this.tensors.length + 1), Model.createBuffersVector(b, buffers));
     b.finish(model, TFLITE_IDENTIFIER);
     return b.asUint8Array().slice();
   }
 }
 
-function writeTensor(b: Builder, shared: SharedObjects, t: TensorSpec, buffer: number): number {
-  const shape = shared.get(`shape:${t.shape.join(',')}`, () => Tensor.createShapeVector(b, [...t.shape]));
-  const name = b.createString(t.name);
+/**
+ * The file's strings, each written once: early, as filler, when its bytes exactly take up the padding that aligning
+ * a constant buffer needs, otherwise when first asked for.
+ */
+class StringPool {
+  private readonly offsets: (number | undefined)[];
+  private readonly sizes: number[];
+
+  constructor(private readonly b: Builder, private readonly values: readonly string[]) {
+    this.offsets = new Array<number | undefined>(values.length);
+    // A string takes its uint32 length, its UTF-8 bytes and a NUL, rounded up to 4 bytes.
+    this.sizes = values.map((v) => 4 + ((utf8.encode(v).length + 1 + 3) & ~3));
+  }
+
+  /** Writes unwritten strings whose sizes sum to `gap` modulo the buffer alignment — one if one fits, else two. */
+  fill(gap: number): void {
+    if (gap === 0) return;
+    const fits = (size: number, want: number): boolean => size % BUFFER_ALIGNMENT === want;
+    const free = this.values.map((_, i) => i).filter((i) => this.offsets[i] === undefined);
+    const one = free.find((i) => fits(this.sizes[i], gap));
+    if (one !== undefined) return void this.offset(one);
+    for (const i of free) {
+      const want = (gap - (this.sizes[i] % BUFFER_ALIGNMENT) + BUFFER_ALIGNMENT) % BUFFER_ALIGNMENT;
+      const j = free.find((k) => k !== i && fits(this.sizes[k], want));
+      if (j !== undefined) {
+        this.offset(i);
+        this.offset(j);
+        return;
+      }
+    }
+  }
+
+  offset(index: number): number {
+    return (this.offsets[index] ??= this.b.createString(this.values[index]));
+  }
+}
+
+const utf8 = new TextEncoder();
+
+function writeTensor(b: Builder, shared: SharedObjects, t: TensorSpec, buffer: number, name: number): number {
+  const shape = intVector(b, shared, t.shape);
   let quant = 0;
   if (t.quant) {
     const q = t.quant;
@@ -122,15 +164,19 @@ function writeTensor(b: Builder, shared: SharedObjects, t: TensorSpec, buffer: n
  * CNN's 18,700 bytes.
  */
 class SharedObjects {
-  private readonly offsets = new Map<string, number>();
-  get(key: string, write: () => number): number {
-    let offset = this.offsets.get(key);
-    if (offset === undefined) this.offsets.set(key, (offset = write()));
-    return offset;
+  private readonly written = new Map<string, unknown>();
+  get<T>(key: string, write: () => T): T {
+    if (!this.written.has(key)) this.written.set(key, write());
+    return this.written.get(key) as T;
   }
 }
 
-function writeOptions(b: Builder, o: OptionsSpec): [BuiltinOptions, number] {
+/** Every `[int]` field of the schema (shapes, operator and subgraph inputs and outputs, new_shape) is the same bytes. */
+function intVector(b: Builder, shared: SharedObjects, values: readonly number[]): number {
+  return shared.get(`int32:${values.join(',')}`, () => SubGraph.createInputsVector(b, [...values]));
+}
+
+function writeOptions(b: Builder, shared: SharedObjects, o: OptionsSpec): [BuiltinOptions, number] {
   switch (o.type) {
     case 'conv2d':
       Conv2DOptions.startConv2DOptions(b);
@@ -146,6 +192,6 @@ function writeOptions(b: Builder, o: OptionsSpec): [BuiltinOptions, number] {
     case 'softmax':
       return [BuiltinOptions.SoftmaxOptions, SoftmaxOptions.createSoftmaxOptions(b, o.beta)];
     case 'reshape':
-      return [BuiltinOptions.ReshapeOptions, ReshapeOptions.createReshapeOptions(b, ReshapeOptions.createNewShapeVector(b, [...o.newShape]))];
+      return [BuiltinOptions.ReshapeOptions, ReshapeOptions.createReshapeOptions(b, intVector(b, shared, o.newShape))];
   }
 }

@@ -17,6 +17,8 @@
  * - Every connection, TCP or WebSocket, passes a stream guard (connection-guard.ts) that refuses oversize packets
  *   from their header and bounds what an unauthenticated connection may send, and for how long.
  * - Hub-internal traffic uses `aedes.publish` directly (no loopback client) and bypasses the ACL.
+ * - A connection changes no session state of the client id it names — subscriptions, queued and in-flight messages,
+ *   will — until it has authenticated, however it ends (session-state-guard.ts).
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
@@ -36,6 +38,7 @@ import type { Broker, BrokerAddress, BrokerEventMap } from './broker.js';
 import { GuardedConnection, PUBLISH_OVERHEAD_BYTES, type GuardRefusal } from './connection-guard.js';
 import { applyDispatchResult } from './publish-policy.js';
 import type { DispatchResult, Router } from './router.js';
+import { guardSessionState } from './session-state-guard.js';
 
 export interface AedesBrokerOptions {
   router: Router;
@@ -85,6 +88,8 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Ae
   const { router, credentials, log, metrics } = options;
   const events = new TypedEmitter<BrokerEventMap>((error, name) => log.error({ err: error, event: name }, 'broker event listener failed'));
   const connectPackets = new WeakMap<Client, ConnectPacket>();
+  // Connections whose CONNECT arrived and has not authenticated (yet): they may not touch session state.
+  const unauthenticated = new WeakSet<Client>();
   const sessionIds = new WeakMap<Client, number>();
   const currentSessions = new Map<string, number>();
   const keepaliveTimedOut = new WeakSet<Client>();
@@ -126,6 +131,7 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Ae
     connectTimeout: options.connectTimeoutSec * 1000,
     preConnect(client, packet, callback) {
       connectPackets.set(client, packet);
+      unauthenticated.add(client);
       callback(null, true);
     },
     authenticate(client, username, password, done) {
@@ -157,6 +163,7 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Ae
             takenOver.add(previous);
             startSession(client);
           }
+          unauthenticated.delete(client);
           done(null, true);
         },
         (error: unknown) => {
@@ -207,8 +214,14 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Ae
     },
   });
 
-  // aedes keeps its live clients by id but does not declare the map in its types.
-  const liveClients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
+  // aedes keeps its live clients by id and its persistence but does not declare them in its types.
+  const internals = aedes as unknown as { clients: Record<string, Client | undefined>; persistence: object };
+  const liveClients = internals.clients;
+  guardSessionState(
+    internals.persistence,
+    (client) => unauthenticated.has(client as Client),
+    (method, client) => log.debug({ clientId: (client as Client).id, method }, 'session state left alone: connection not authenticated'),
+  );
 
   /** Gives an authenticated client its session id and makes it the device's current session. */
   function startSession(client: Client): number {

@@ -5,16 +5,17 @@ import { remainingLength } from './mqtt-remaining-length.js';
 
 export { remainingLength };
 
-function utf8(text: string): Buffer {
+/** An MQTT UTF-8 string: two length bytes, then the bytes [MQTT-1.5.3]. */
+export function utf8(text: string): Buffer {
   const body = Buffer.from(text, 'utf8');
   const length = Buffer.alloc(2);
   length.writeUInt16BE(body.length);
   return Buffer.concat([length, body]);
 }
 
-/** A CONNECT packet (clean session, keepalive 60 s) with username and password. */
-export function connectPacket(credentials: { clientId: string; username: string; password: string }): Buffer {
-  const variable = Buffer.concat([utf8('MQTT'), Buffer.from([4, 0xc2, 0, 60])]);
+/** A CONNECT packet (keepalive 60 s, clean session unless `clean: false`) with username and password. */
+export function connectPacket(credentials: { clientId: string; username: string; password: string; clean?: boolean }): Buffer {
+  const variable = Buffer.concat([utf8('MQTT'), Buffer.from([4, credentials.clean === false ? 0xc0 : 0xc2, 0, 60])]);
   const payload = Buffer.concat([utf8(credentials.clientId), utf8(credentials.username), utf8(credentials.password)]);
   return Buffer.concat([Buffer.from([0x10]), remainingLength(variable.length + payload.length), variable, payload]);
 }

@@ -4,7 +4,7 @@ import {
 } from '@fedfleet/proto';
 import type { Dataset } from '../data/dataset.js';
 import { AgentError } from '../errors.js';
-import type { EvaluationResult } from '../ml/evaluate.js';
+import { DEFAULT_EVAL_BATCH_SIZE, type BetweenSlices, type EvaluationResult } from '../ml/evaluate.js';
 import { exampleCrossEntropy } from '../ml/loss.js';
 import type { CommandContext } from './command-handler.js';
 import { exampleRows } from './example-rows.js';
@@ -49,6 +49,36 @@ function labelProbability(codes: Int8Array, classes: number, label: number, scal
 }
 
 /**
+ * Scores an int8 graph on a data set example by example: `score(from, to)` adds examples [from, to) to the sums,
+ * `result()` divides them by the examples of the set (NaN loss and accuracy for an empty set).
+ * @throws AgentError AGENT_ERR_DATA_FORMAT when the examples or classes do not match the model.
+ */
+function int8Scorer(graph: Int8Graph, data: Dataset) {
+  const inputInfo = graph.tensors[graph.input]!;
+  const outputInfo = graph.tensors[graph.output]!;
+  const rows = exampleRows(data, inputInfo.shape);
+  const classes = shapeSize(outputInfo.shape);
+  if (classes !== data.numClasses) throw new AgentError('AGENT_ERR_DATA_FORMAT', `data has ${data.numClasses} classes, the model predicts ${classes}`);
+  const interpreter = new Int8Interpreter(graph);
+  const softmaxDone = endsInSoftmax(graph);
+  const { scale, zeroPoint } = outputInfo.quant;
+  let correct = 0;
+  let lossSum = 0;
+  return {
+    score(from: number, to: number): void {
+      for (let i = from; i < to; i++) {
+        quantizeActivation(rows[i]!, inputInfo.quant, interpreter.input);
+        const codes = interpreter.invoke();
+        const label = data.y[i]!;
+        if (argMaxInt8(codes, 0, classes) === label) correct++;
+        lossSum += exampleCrossEntropy(labelProbability(codes, classes, label, scale, zeroPoint, softmaxDone));
+      }
+    },
+    result: (): EvaluationResult => ({ loss: lossSum / data.count, accuracy: correct / data.count, count: data.count }),
+  };
+}
+
+/**
  * Loss and accuracy of an int8 graph on a data set, as a microcontroller computes them: each example is quantized
  * with the graph's input parameters (the only float step before the integer path), run integer-only by
  * Int8Interpreter, and classified by arg-max over the int8 output codes. The cross-entropy comes from the
@@ -56,34 +86,38 @@ function labelProbability(codes: Int8Array, classes: number, label: number, scal
  * @throws AgentError AGENT_ERR_DATA_FORMAT when the examples or classes do not match the model.
  */
 export function evaluateInt8Graph(graph: Int8Graph, data: Dataset): EvaluationResult {
-  const inputInfo = graph.tensors[graph.input]!;
-  const outputInfo = graph.tensors[graph.output]!;
-  const rows = exampleRows(data, inputInfo.shape);
-  const classes = shapeSize(outputInfo.shape);
-  if (classes !== data.numClasses) throw new AgentError('AGENT_ERR_DATA_FORMAT', `data has ${data.numClasses} classes, the model predicts ${classes}`);
-  if (data.count === 0) return { loss: Number.NaN, accuracy: Number.NaN, count: 0 };
-  const interpreter = new Int8Interpreter(graph);
-  const softmaxDone = endsInSoftmax(graph);
-  const { scale, zeroPoint } = outputInfo.quant;
-  let correct = 0;
-  let lossSum = 0;
-  rows.forEach((row, i) => {
-    quantizeActivation(row, inputInfo.quant, interpreter.input);
-    const codes = interpreter.invoke();
-    const label = data.y[i]!;
-    if (argMaxInt8(codes, 0, classes) === label) correct++;
-    lossSum += exampleCrossEntropy(labelProbability(codes, classes, label, scale, zeroPoint, softmaxDone));
-  });
-  return { loss: lossSum / data.count, accuracy: correct / data.count, count: data.count };
+  const scorer = int8Scorer(graph, data);
+  scorer.score(0, data.count);
+  return scorer.result();
+}
+
+/** Examples an int8 evaluation runs between two looks at the event loop (the float one: a batch, as many). */
+export const INT8_EVAL_SLICE_EXAMPLES = DEFAULT_EVAL_BATCH_SIZE;
+
+/**
+ * {@link evaluateInt8Graph} in slices of `sliceExamples`, with `between` awaited after each (the last one too), where
+ * a device lets its event loop run and a deadline or a Cancel stops the evaluation.
+ */
+export async function evaluateInt8GraphInSlices(
+  graph: Int8Graph, data: Dataset, between: BetweenSlices, sliceExamples = INT8_EVAL_SLICE_EXAMPLES,
+): Promise<EvaluationResult> {
+  const scorer = int8Scorer(graph, data);
+  for (let from = 0; from < data.count; from += sliceExamples) {
+    const to = Math.min(from + sliceExamples, data.count);
+    scorer.score(from, to);
+    await between(to, data.count);
+  }
+  return scorer.result();
 }
 
 /**
- * Fetches a .tflite artifact and decodes it to an Int8Graph, then asks `admit` whether this device runs it.
+ * Fetches a .tflite artifact (stopping at `signal` too, when given) and decodes it to an Int8Graph, then asks
+ * `admit` whether this device runs it.
  * @returns the graph, or the AgentError to refuse the task with.
  * @throws ProtoError PROTO_ERR_BAD_TFLITE for bytes that are not a supported int8 TFLite model.
  */
-export async function loadInt8Model(ctx: CommandContext, ref: ModelRefProps, admit?: Int8ModelAdmission): Promise<Int8Graph | AgentError> {
-  const bytes = await ctx.fetchArtifact({ sha256: ref.sha256 ?? '', sizeBytes: ref.sizeBytes ?? 0 });
+export async function loadInt8Model(ctx: CommandContext, ref: ModelRefProps, admit?: Int8ModelAdmission, signal?: AbortSignal): Promise<Int8Graph | AgentError> {
+  const bytes = await ctx.fetchArtifact({ sha256: ref.sha256 ?? '', sizeBytes: ref.sizeBytes ?? 0 }, signal);
   const graph = decodeTfliteInt8(bytes);
   return admit?.(graph, ctx) ?? graph;
 }

@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ResultCode, TensorEncoding } from '@fedfleet/proto';
+import { createManualClock } from '../../src/clock.js';
 import {
   downloadWeights, fedAvg, getCampaign, participantOf, startCampaign, startRoundHub, tinyDelta, waitFor, waitForCampaign,
 } from './round-helpers.js';
@@ -14,7 +15,8 @@ interface RejectionCount { deviceId: string; code: string; count: number }
 
 describe('update validation over the real broker', () => {
   it('rejects and counts unselected, mismatched, non-finite, misshapen, oversized, replayed and late updates; commits FedAvg of the valid ones', async () => {
-    const { api, httpGet, model, enroll, online, testHub } = await startRoundHub();
+    // On a manual clock the 30 s deadline never passes by itself: the round closes because the bad devices give up.
+    const { api, httpGet, model, enroll, online, testHub } = await startRoundHub({ clock: createManualClock() });
     const good = [await enroll('good-1', { labels: { role: 'fl' } }), await enroll('good-2', { labels: { role: 'fl' } }), await enroll('good-3', { labels: { role: 'fl' } })];
     const bad = [await enroll('bad-1', { labels: { role: 'fl' } }), await enroll('bad-2', { labels: { role: 'fl' } })];
     const outsider = await enroll('outsider', { labels: { role: 'spare' } });
@@ -114,17 +116,32 @@ describe('update validation over the real broker', () => {
   });
 
   it('refuses an update that arrives after the deadline and commits with the updates that came in time', async () => {
-    const { api, enroll, online } = await startRoundHub();
+    // The deadline is the hub's manual clock's, not the wall clock's: it passes when the test says so, however slow
+    // the machine (a 0.5 s real-time deadline failed under load).
+    const clock = createManualClock();
+    const { api, enroll, online } = await startRoundHub({ clock });
     const devices = [await enroll('d-1'), await enroll('d-2'), await enroll('d-3')];
     await online(devices.map((d) => d.deviceId));
-    const campaign = await startCampaign(api, { model: 'tiny', rounds: 1, clients: 3, overSelect: 1, minClients: 2, deadlineSec: 0.5, evaluate: false });
+    // Shorter than the liveness timeout (3 missed 10 s heartbeats): moving the clock past it drops nobody.
+    const deadlineMs = 10_000;
+    const campaign = await startCampaign(api, { model: 'tiny', rounds: 1, clients: 3, overSelect: 1, minClients: 2, deadlineSec: deadlineMs / 1000, evaluate: false });
     const [d1, d2, slow] = devices;
     const tasks = await Promise.all(devices.map((d) => d.trainTask()));
+    const deadlineAtMs = tasks[0]!.deadlineAtMs;
+    expect(deadlineAtMs).toBe(clock.now() + deadlineMs);
     await d1!.sendUpdate(d1!.update(tasks[0]!, tinyDelta(0.1), 5));
     await d2!.sendUpdate(d2!.update(tasks[1]!, tinyDelta(0.2), 5));
     await slow!.accept(tasks[2]!);
+    await waitFor(async () => participantOf(await getCampaign(api, campaign.id), 1, slow!.deviceId)?.state === 'training', 5000, 'slow device training');
+
+    // Two updates are enough but the round waits for the slow device until the deadline, not a millisecond less.
+    clock.advance(deadlineAtMs - 1 - clock.now());
+    const waiting = await getCampaign(api, campaign.id);
+    expect(waiting.state).toBe('running');
+    expect(waiting.rounds[0]).toMatchObject({ state: 'training', updates: 2 });
 
     // The deadline closes the round without the slow device; it is told to stop.
+    clock.advance(1);
     const done = await waitForCampaign(api, campaign.id, (c) => c.state !== 'running', 5000, 'deadline');
     expect(done.state).toBe('completed');
     expect(participantOf(done, 1, slow!.deviceId)).toMatchObject({ state: 'cancelled', reason: 'round closed before its update' });

@@ -8,6 +8,7 @@ import mqtt from 'mqtt';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { DeviceState, deviceTopic, encodeEnvelope } from '@fedfleet/proto';
 import { connectError, subackCode } from '../helpers/devices.js';
+import { parsePrometheusText } from '../helpers/prometheus-text.js';
 import { waitFor } from '../rounds/round-helpers.js';
 import { startExternalRoundHub } from './external-hub.js';
 import { HUB_BROKER_PASSWORD, HUB_BROKER_USERNAME } from './mosquitto.js';
@@ -78,15 +79,30 @@ describe('external broker: device access provisioned in Mosquitto', () => {
     expect(seen).toEqual([]);
   });
 
-  it('provisions a device enrolled while the broker was down once the broker is back', async () => {
-    const { enroll, mosquitto, broker } = await startExternalRoundHub();
+  it('provisions a device enrolled while the broker was down once the broker is back; metrics show the outage', async () => {
+    const { enroll, mosquitto, broker, testHub } = await startExternalRoundHub();
+    const scrape = async (): Promise<Record<string, number | undefined>> => {
+      const families = parsePrometheusText((await testHub.hub.inject({ method: 'GET', url: '/metrics' })).body);
+      const value = (name: string) => families.get(name)?.samples[0]?.value;
+      return {
+        connected: value('fedfleet_external_broker_connected'),
+        pending: value('fedfleet_external_broker_pending_provisioning'),
+        connects: value('fedfleet_external_broker_connects_total'),
+      };
+    };
+    // The first start may count two connects: Mosquitto drops the hub once when it grants the hub its role.
+    const before = await scrape();
+    expect(before).toMatchObject({ connected: 1, pending: 0 });
+    expect(before.connects).toBeGreaterThanOrEqual(1);
     await mosquitto.kill();
     await waitFor(() => !broker.brokerConnected(), 5000, 'the hub to notice');
     const device = await enroll('late', { connect: false });
     expect(broker.pendingProvisioning()).toBe(1);
+    expect(await scrape()).toEqual({ connected: 0, pending: 1, connects: before.connects });
 
     await mosquitto.restart();
     await waitFor(() => broker.pendingProvisioning() === 0, 10_000, 'the re-sync');
+    expect(await scrape()).toEqual({ connected: 1, pending: 0, connects: before.connects! + 1 });
     const { username, password, clientId } = device.creds;
     expect(await connectError(mosquitto.url, { username, password, clientId })).toBeUndefined();
   });

@@ -143,6 +143,18 @@ export function createExternalBroker(options: ExternalBrokerOptions): ExternalBr
     },
   });
 
+  // Read at scrape time: whether the hub can reach the broker and what it owes it (hub/docs/metrics.md).
+  metrics.registry.gauge(
+    'fedfleet_external_broker_connected', '1 while the hub is connected to the external broker, else 0.', () => (connection?.connected() ? 1 : 0),
+  );
+  metrics.registry.gauge(
+    'fedfleet_external_broker_pending_provisioning', 'Devices enrolled while the external broker was out of reach, provisioned at the next connect.',
+    () => provisioner.pendingCount(),
+  );
+  const connects = metrics.registry.counter(
+    'fedfleet_external_broker_connects_total', 'Connections of the hub to the external broker, the first included: more than one means reconnects.',
+  );
+
   return {
     router,
     events,
@@ -171,6 +183,7 @@ export function createExternalBroker(options: ExternalBrokerOptions): ExternalBr
         if (dynsec.handleMessage(topic, payload)) return;
         onMessage(topic, payload, packet.retain);
       });
+      conn.client.on('connect', () => connects.inc());
       conn.client.on('close', () => dynsec.failAll('the connection to the broker closed'));
       await conn.started();
       return address;

@@ -57,6 +57,12 @@ export const HubConfigSchema = Type.Object(
     mqttMaxConnectBytes: Type.Integer({
       minimum: 1024, maximum: 16 * 1024 * 1024, description: 'largest MQTT packet (and total bytes) an unauthenticated connection may send',
     }),
+    mqttPacketsPerSec: Type.Integer({
+      minimum: 10, maximum: 1_000_000, description: 'MQTT packets per second one logged-in connection may send (burst: twice this); beyond, the hub stops reading its socket for a while',
+    }),
+    mqttLoginFailuresPerMin: Type.Integer({
+      minimum: 1, maximum: 1_000_000, description: 'MQTT password checks per minute per client address that may fail (burst: the same number); beyond, logins from it are refused unchecked',
+    }),
     enrollRatePerMin: Type.Integer({
       minimum: 1, maximum: 1_000_000, description: 'enrollment requests per minute per client address (burst: the same number)',
     }),
@@ -116,6 +122,8 @@ export const DEFAULT_CONFIG: HubConfig = Object.freeze({
   httpRequestTimeoutSec: 300,
   mqttConnectTimeoutSec: 10,
   mqttMaxConnectBytes: 64 * 1024,
+  mqttPacketsPerSec: 1000,
+  mqttLoginFailuresPerMin: 30,
   enrollRatePerMin: 600,
   enrollFailuresPerMin: 20,
   deviceBytesPerSec: 4 * 1024 * 1024,
@@ -145,6 +153,8 @@ export const CONFIG_SOURCES: Readonly<Record<HubConfigKey, { flag: string; env: 
   httpRequestTimeoutSec: { flag: '--http-request-timeout-sec', env: 'FEDFLEET_HTTP_REQUEST_TIMEOUT_SEC' },
   mqttConnectTimeoutSec: { flag: '--mqtt-connect-timeout-sec', env: 'FEDFLEET_MQTT_CONNECT_TIMEOUT_SEC' },
   mqttMaxConnectBytes: { flag: '--mqtt-max-connect-bytes', env: 'FEDFLEET_MQTT_MAX_CONNECT_BYTES' },
+  mqttPacketsPerSec: { flag: '--mqtt-packets-per-sec', env: 'FEDFLEET_MQTT_PACKETS_PER_SEC' },
+  mqttLoginFailuresPerMin: { flag: '--mqtt-login-failures-per-min', env: 'FEDFLEET_MQTT_LOGIN_FAILURES_PER_MIN' },
   enrollRatePerMin: { flag: '--enroll-rate-per-min', env: 'FEDFLEET_ENROLL_RATE_PER_MIN' },
   enrollFailuresPerMin: { flag: '--enroll-failures-per-min', env: 'FEDFLEET_ENROLL_FAILURES_PER_MIN' },
   deviceRateLimits: { flag: '--device-rate-limits', env: 'FEDFLEET_DEVICE_RATE_LIMITS' },
@@ -172,6 +182,8 @@ const NUMERIC_KEYS = new Set<HubConfigKey>([
   'httpRequestTimeoutSec',
   'mqttConnectTimeoutSec',
   'mqttMaxConnectBytes',
+  'mqttPacketsPerSec',
+  'mqttLoginFailuresPerMin',
   'enrollRatePerMin',
   'enrollFailuresPerMin',
   'deviceBytesPerSec',

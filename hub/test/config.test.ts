@@ -35,6 +35,13 @@ describe('configuration', () => {
     expect(config).toMatchObject({ httpPort: 1001, mqttPort: 2002, heartbeatSec: 40, logLevel: 'debug', adminToken: 'a-long-enough-admin-token' });
   });
 
+  it('takes the MQTT packet rate and login budget from flags or environment, within bounds', () => {
+    const config = loadConfig({ env: { FEDFLEET_MQTT_PACKETS_PER_SEC: '200' }, flags: { mqttLoginFailuresPerMin: '5' } });
+    expect(config).toMatchObject({ mqttPacketsPerSec: 200, mqttLoginFailuresPerMin: 5 });
+    const found = violations(() => loadConfig({ flags: { mqttPacketsPerSec: '5', mqttLoginFailuresPerMin: '0' } }));
+    expect(found.map((v) => v.key).sort()).toEqual(['mqttLoginFailuresPerMin', 'mqttPacketsPerSec']);
+  });
+
   it('reads the file named by FEDFLEET_CONFIG', () => {
     const file = join(tempDataDir(), 'hub.json');
     writeFileSync(file, JSON.stringify({ missedHeartbeats: 5 }));

@@ -45,30 +45,39 @@ describe('packet pacing in the stream guard', () => {
 
 describe('packet pacing of a logged-in connection (raw TCP)', () => {
   it('answers a PINGREQ flood at ACCEPTED_PACKET_RATE, every one of them, in order', async () => {
-    const clock = createManualClock();
-    const testHub = await startTestHub({ clock });
-    const device = await enrollDevice(testHub);
-    const raw = await openRaw(Number(new URL(testHub.mqttUrl).port));
-    raw.socket.write(connectPacket({ clientId: device.clientId, username: device.username, password: device.password }));
-    expect([...(await raw.receivedAtLeast(CONNACK_BYTES)).subarray(0, 4)]).toEqual([0x20, 2, 0, 0]);
-    const pingresps = () => (raw.received().length - CONNACK_BYTES) / PINGRESP_BYTES;
+    await pingFlood(ACCEPTED_PACKET_RATE);
+  });
 
-    const { burst, perSec } = ACCEPTED_PACKET_RATE;
-    const flood = burst + 2 * perSec;
-    raw.socket.write(Buffer.from(Array.from({ length: flood }, () => PINGREQ).flat()));
-    await raw.receivedAtLeast(CONNACK_BYTES + burst * PINGRESP_BYTES);
-    // The hub's clock stands still: however long real time runs, the rest waits in the socket.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(pingresps()).toBe(burst);
-
-    clock.advance(1000);
-    await raw.receivedAtLeast(CONNACK_BYTES + (burst + perSec) * PINGRESP_BYTES);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(pingresps()).toBe(burst + perSec);
-
-    clock.advance(1000);
-    await raw.receivedAtLeast(CONNACK_BYTES + flood * PINGRESP_BYTES);
-    expect(raw.received().subarray(CONNACK_BYTES).every((byte, i) => byte === (i % 2 ? 0 : 0xd0))).toBe(true);
-    expect(raw.isClosed()).toBe(false);
+  it('paces at config mqttPacketsPerSec, bursts of twice that', async () => {
+    await pingFlood({ perSec: 50, burst: 100 }, { mqttPacketsPerSec: 50 });
   });
 });
+
+/** Floods a logged-in connection with PINGREQs and checks the answers come at `rate` on the hub's clock. */
+async function pingFlood(rate: { perSec: number; burst: number }, config: { mqttPacketsPerSec?: number } = {}): Promise<void> {
+  const clock = createManualClock();
+  const testHub = await startTestHub({ clock, config });
+  const device = await enrollDevice(testHub);
+  const raw = await openRaw(Number(new URL(testHub.mqttUrl).port));
+  raw.socket.write(connectPacket({ clientId: device.clientId, username: device.username, password: device.password }));
+  expect([...(await raw.receivedAtLeast(CONNACK_BYTES)).subarray(0, 4)]).toEqual([0x20, 2, 0, 0]);
+  const pingresps = () => (raw.received().length - CONNACK_BYTES) / PINGRESP_BYTES;
+
+  const { burst, perSec } = rate;
+  const flood = burst + 2 * perSec;
+  raw.socket.write(Buffer.from(Array.from({ length: flood }, () => PINGREQ).flat()));
+  await raw.receivedAtLeast(CONNACK_BYTES + burst * PINGRESP_BYTES);
+  // The hub's clock stands still: however long real time runs, the rest waits in the socket.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(pingresps()).toBe(burst);
+
+  clock.advance(1000);
+  await raw.receivedAtLeast(CONNACK_BYTES + (burst + perSec) * PINGRESP_BYTES);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(pingresps()).toBe(burst + perSec);
+
+  clock.advance(1000);
+  await raw.receivedAtLeast(CONNACK_BYTES + flood * PINGRESP_BYTES);
+  expect(raw.received().subarray(CONNACK_BYTES).every((byte, i) => byte === (i % 2 ? 0 : 0xd0))).toBe(true);
+  expect(raw.isClosed()).toBe(false);
+}

@@ -55,6 +55,10 @@ export interface AedesBrokerOptions {
   maxConnectBytes: number;
   /** A connection whose session is not accepted within this many seconds is closed. */
   connectTimeoutSec: number;
+  /** Packets per second a logged-in connection may send, twice that at once. Default ACCEPTED_PACKET_RATE. */
+  packetsPerSec?: number;
+  /** Failed password checks per minute (and at once) per client address. Default AUTH_FAILURES_PER_MIN. */
+  loginFailuresPerMin?: number;
 }
 
 /** How a connection that arrived over another transport reached the hub (for the stream guard and logs). */
@@ -109,7 +113,8 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Ae
   }
 
   // Password checks per client address (auth-attempt-limiter.ts); refusals for it are logged once per 10 s per address.
-  const loginAttempts = createAuthAttemptLimiter();
+  const loginAttempts = createAuthAttemptLimiter({ perMin: options.loginFailuresPerMin });
+  const packetRate = options.packetsPerSec === undefined ? undefined : { perSec: options.packetsPerSec, burst: 2 * options.packetsPerSec };
   const loginAttemptsLog = createLogThrottle(10_000);
   function refuseAttempt(client: Client, address: string, done: (error: AuthenticateError | null, ok: boolean | null) => void): void {
     const reason = 'too many failed logins';
@@ -267,6 +272,7 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Ae
       maxConnectBytes: options.maxConnectBytes,
       maxPacketBytes: options.maxPayloadBytes + PUBLISH_OVERHEAD_BYTES,
       connectTimeoutMs: options.connectTimeoutSec * 1000,
+      packetRate,
       clock: options.clock,
       remoteAddress: transport.remoteAddress,
       rawSocket: transport.rawSocket,

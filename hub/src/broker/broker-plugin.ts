@@ -50,6 +50,8 @@ export const brokerPlugin = fp(
       maxPayloadBytes: config.maxPayloadBytes,
       maxConnectBytes: config.mqttMaxConnectBytes,
       connectTimeoutSec: config.mqttConnectTimeoutSec,
+      packetsPerSec: config.mqttPacketsPerSec,
+      loginFailuresPerMin: config.mqttLoginFailuresPerMin,
     });
     const transfers = createTransferMeter(app.metrics.artifactBytesSent);
     router.on(

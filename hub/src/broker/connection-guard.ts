@@ -31,14 +31,17 @@ export const PUBLISH_OVERHEAD_BYTES = 1024;
 export const CONTROL_PACKET_MAX_BYTES = 4096;
 
 /**
- * Packets an accepted connection may send, per second and at once. A device sends a few hundred a second at most (the
+ * Packets an accepted connection may send, per second and at once, by default (config `mqttPacketsPerSec`). A device sends a few hundred a second at most (the
  * per-kind limits of device-rate-limiter.ts add up to ~260, plus a PUBACK per message it receives), but a PINGREQ is
  * two bytes and costs aedes a reply: unpaced, a few megabytes of them keep the hub's event loop busy for seconds.
  * Over the rate the guard stops reading the socket, so TCP flow control slows the sender; nothing is dropped.
  */
 export const ACCEPTED_PACKET_RATE: Readonly<TokenRate> = Object.freeze({ perSec: 1000, burst: 2000 });
 
-/** Packets a paced connection waits for before it is read again: it wakes ~10 times a second, not per packet. */
+/**
+ * Packets a paced connection waits for before it is read again (a tenth of a second's worth at lower rates): it wakes
+ * about 10 times a second, not per packet.
+ */
 const PACING_RESUME_PACKETS = 100;
 
 /**
@@ -69,6 +72,8 @@ export interface ConnectionGuardOptions {
   maxPacketBytes: number;
   /** An unaccepted connection is closed after this many milliseconds. */
   connectTimeoutMs: number;
+  /** Packets an accepted connection may send, per second and at once. Default ACCEPTED_PACKET_RATE. */
+  packetRate?: Readonly<TokenRate>;
   clock: Clock;
   /** The peer, for logs (a net.Socket's own `remoteAddress` when not given). */
   remoteAddress?: string;
@@ -95,6 +100,7 @@ export class GuardedConnection extends Duplex {
   private timer: TimerHandle | undefined;
   /** Once accepted: the packets the connection may still send now, and bytes held back while it may not. */
   private packetBucket: TokenBucket | undefined;
+  private readonly packetRate: Readonly<TokenRate>;
   private held: Buffer | undefined;
   private pacingTimer: TimerHandle | undefined;
   private innerEnded = false;
@@ -106,6 +112,7 @@ export class GuardedConnection extends Duplex {
     private readonly options: ConnectionGuardOptions,
   ) {
     super({ allowHalfOpen: false });
+    this.packetRate = options.packetRate ?? ACCEPTED_PACKET_RATE;
     this.remoteAddress = options.remoteAddress ?? (inner as { remoteAddress?: string }).remoteAddress;
     this.timer = options.clock.setTimeout(() => this.refuse({ reason: 'connect-timeout' }), options.connectTimeoutMs);
     inner.on('data', this.onData);
@@ -122,7 +129,7 @@ export class GuardedConnection extends Duplex {
   accept(): void {
     if (this.accepted) return;
     this.accepted = true;
-    this.packetBucket = fullBucket(ACCEPTED_PACKET_RATE, this.options.clock.now());
+    this.packetBucket = fullBucket(this.packetRate, this.options.clock.now());
     this.stopWatching();
   }
 
@@ -151,7 +158,7 @@ export class GuardedConnection extends Duplex {
    */
   private forwardPaced(chunk: Buffer): void {
     const bucket = this.packetBucket!;
-    hasTokens(bucket, ACCEPTED_PACKET_RATE, 0, this.options.clock.now()); // refills
+    hasTokens(bucket, this.packetRate, 0, this.options.clock.now()); // refills
     const limitBytes = this.options.maxPacketBytes;
     const controlLimitBytes = Math.min(limitBytes, CONTROL_PACKET_MAX_BYTES);
     const scan = this.scanner.scanPackets(chunk, limitBytes, controlLimitBytes, Math.floor(bucket.tokens));
@@ -161,7 +168,8 @@ export class GuardedConnection extends Duplex {
     if (scan.scannedBytes < chunk.length) {
       this.held = chunk.subarray(scan.scannedBytes);
       this.inner.pause();
-      const waitMs = Math.ceil(((PACING_RESUME_PACKETS - bucket.tokens) * 1000) / ACCEPTED_PACKET_RATE.perSec);
+      const resumeAt = Math.max(1, Math.min(PACING_RESUME_PACKETS, Math.floor(this.packetRate.perSec / 10)));
+      const waitMs = Math.ceil(((resumeAt - bucket.tokens) * 1000) / this.packetRate.perSec);
       this.pacingTimer = this.options.clock.setTimeout(() => this.release(), Math.max(1, waitMs));
     } else if (!this.flowing) {
       this.inner.pause(); // until _read

@@ -241,8 +241,9 @@ export class QuantizationJobs {
     if (!rt || !building()) return;
     let evaluation: EvalStart | undefined;
     try {
+      // Named as the float export names its file; the job is found from the file's sha256 (GET /v1/quantizations).
       const built = buildInt8Tflite(rt.model, statistics, {
-        percentile: job.percentile, bins: job.histogramBins, description: `fedfleet ${rt.modelName} v${job.version} int8 (${job.calibration} calibration, job ${jobId})`,
+        percentile: job.percentile, bins: job.histogramBins, description: `fedfleet ${rt.modelName} v${job.version} int8`,
       });
       const artifact = await this.deps.store.blobs.put(built.tflite, TFLITE_MEDIA_TYPE);
       const model = job.evaluate ? await this.evaluation.modelOf(job, artifact.sha256) : undefined;

@@ -52,7 +52,7 @@ describe('federated calibration', () => {
     const bytes = new Uint8Array((await hub.store.blobs.get(done.artifact!.sha256))!);
     expect(done.artifact).toMatchObject({ sizeBytes: bytes.byteLength, format: 'tflite', encoding: 'int8' });
     expect(sha256Hex(bytes)).toBe(done.artifact!.sha256);
-    expect(describeTflite(bytes).operators).toEqual(['FULLY_CONNECTED', 'FULLY_CONNECTED']);
+    expect(describeTflite(bytes)).toMatchObject({ operators: ['FULLY_CONNECTED', 'FULLY_CONNECTED'], description: 'fedfleet two-layer v1 int8' });
     // Its activation parameters are those of the int8 graph central calibration builds.
     const decoded = decodeTfliteInt8(bytes);
     const central = buildInt8Graph(model, calibrateRanges(model, parts.flat()));

@@ -12,6 +12,10 @@ export async function modelFromTopology(topologyJson: string, weights?: ModelWei
   try {
     const parsed = JSON.parse(topologyJson) as { modelTopology?: unknown };
     const topology = (parsed && typeof parsed === 'object' && parsed.modelTopology) || parsed;
+    // Weights given replace every initial value, so the layers start from zeros, as tfjs' own loader does
+    // (fastWeightInit): a topology that declares far more than its weights (a Dense of 10^6 units over 784 inputs)
+    // is refused by checkWeights at once, not after a minute and gigabytes of random initialization.
+    if (weights) zeroInitializers(topology, false);
     model = await tf.models.modelFromJSON(topology as Parameters<typeof tf.models.modelFromJSON>[0]);
   } catch (error) {
     throw new AgentError('AGENT_ERR_BAD_MODEL', (error as Error).message, { cause: error });
@@ -25,6 +29,31 @@ export async function modelFromTopology(topologyJson: string, weights?: ModelWei
     }
   }
   return model;
+}
+
+/** Every initializer argument of TensorFlow.js' built-in layers, as a layers topology spells it. */
+const INITIALIZER_KEYS = [
+  'kernel_initializer', 'bias_initializer', 'recurrent_initializer', 'embeddings_initializer', 'depthwise_initializer',
+  'pointwise_initializer', 'gamma_initializer', 'beta_initializer', 'moving_mean_initializer', 'moving_variance_initializer',
+  'alpha_initializer',
+];
+const ZEROS = { class_name: 'Zeros', config: {} };
+
+/**
+ * Sets every initializer of every layer in a layers topology — wrapped layers and RNN cells included — to Zeros, in
+ * place: given or left to its default (Glorot for kernels). A layer ignores the arguments it does not take.
+ */
+function zeroInitializers(node: unknown, isLayer = false): void {
+  if (Array.isArray(node)) return node.forEach((n) => zeroInitializers(n, isLayer));
+  if (!node || typeof node !== 'object') return;
+  const { class_name: className, config } = node as { class_name?: unknown; config?: unknown };
+  if (typeof className !== 'string' || !config || typeof config !== 'object') return;
+  // The old Sequential format: `config` is the list of layers itself.
+  if (Array.isArray(config)) return zeroInitializers(config, true);
+  const args = config as Record<string, unknown>;
+  if (isLayer) for (const key of INITIALIZER_KEYS) args[key] = ZEROS;
+  // A model's `layers`, a wrapper's `layer` (Bidirectional, TimeDistributed), an RNN's `cell` or `cells`.
+  for (const key of ['layers', 'layer', 'cell', 'cells']) if (key in args) zeroInitializers(args[key], true);
 }
 
 /**

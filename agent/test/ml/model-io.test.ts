@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend, modelFromTopology, readWeights, writeWeights } from '../../src/ml/index.js';
 import { smallMlp } from './fixtures.js';
 
@@ -60,6 +60,35 @@ describe('model <-> weights', () => {
     expect(() => writeWeights(model, short)).toThrow(expect.objectContaining({ code: 'AGENT_ERR_WEIGHTS_MISMATCH' }));
     model.dispose();
     expect(tf.memory().numTensors).toBe(tensors);
+  });
+
+  it('builds from zeros when weights are given: no initializer runs, so an oversized topology is refused at once', async () => {
+    // Glorot (every kernel's default) and He are VarianceScaling initializers.
+    const varianceScaling = Object.getPrototypeOf(Object.getPrototypeOf(tf.initializers.glorotUniform({}))) as { apply(...args: unknown[]): unknown };
+    const { topologyJson, weights } = smallMlp(4);
+    const apply = vi.spyOn(varianceScaling, 'apply');
+    try {
+      const model = await modelFromTopology(topologyJson, weights);
+      expect(readWeights(model)).toEqual(weights);
+      model.dispose();
+      expect(apply).not.toHaveBeenCalled();
+      // 784 × 10^6 declared weights (3 GB of Glorot noise to draw before the check), 785 given: refused, nothing drawn.
+      const layer = (units: number, name: string) => ({ class_name: 'Dense', config: { name, units, activation: 'linear', use_bias: true } });
+      const huge = { class_name: 'Sequential', config: { name: 'huge', layers: [{ ...layer(1_000_000, 'd'), config: { ...layer(1_000_000, 'd').config, batch_input_shape: [null, 784] } }] } };
+      const tiny = [{ name: 'd/kernel', shape: [784, 1], data: new Float32Array(784) }, { name: 'd/bias', shape: [1], data: new Float32Array(1) }];
+      const tensors = tf.memory().numTensors;
+      await expect(modelFromTopology(JSON.stringify(huge), tiny)).rejects.toMatchObject({ code: 'AGENT_ERR_WEIGHTS_MISMATCH' });
+      // The old Sequential format (config is the list of layers) is covered too.
+      const legacy = { class_name: 'Sequential', config: huge.config.layers };
+      await expect(modelFromTopology(JSON.stringify(legacy), tiny)).rejects.toMatchObject({ code: 'AGENT_ERR_WEIGHTS_MISMATCH' });
+      expect(apply).not.toHaveBeenCalled();
+      expect(tf.memory().numTensors).toBe(tensors);
+      // Without weights the topology's own initializers run, as before.
+      (await modelFromTopology(topologyJson)).dispose();
+      expect(apply).toHaveBeenCalled();
+    } finally {
+      apply.mockRestore();
+    }
   });
 
   it('rejects a broken topology with AGENT_ERR_BAD_MODEL', async () => {

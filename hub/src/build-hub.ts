@@ -27,6 +27,7 @@ import { healthRoute } from './http/health-route.js';
 import { openapiPlugin } from './http/openapi-plugin.js';
 import { addRequestLogging } from './http/request-log.js';
 import { refuseAmbiguousHeaders } from './http/request-headers.js';
+import { addSecurityHeaders } from './http/security-headers.js';
 import { answerServerRefusals, handleClientError, httpServerOptions } from './http/transport-errors.js';
 import { listenError } from './listen-error.js';
 import { createLogger, type Logger } from './logger.js';
@@ -102,6 +103,7 @@ export function buildHub(config: HubConfig, options: BuildHubOptions = {}): Hub 
   refuseAmbiguousHeaders(app);
   answerServerRefusals(app);
   refuseNonFiniteNumbers(app);
+  addSecurityHeaders(app);
 
   // Order matters twice: dependencies first, and onClose hooks run in reverse (the store closes last).
   app.register(openapiPlugin);

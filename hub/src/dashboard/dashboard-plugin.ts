@@ -24,6 +24,8 @@ function send(asset: DashboardAsset, request: FastifyRequest, reply: FastifyRepl
   reply
     .header('content-security-policy', DASHBOARD_CSP)
     .header('x-content-type-options', 'nosniff')
+    // frame-ancestors 'none' for browsers without CSP level 2: no page of another site can frame (and overlay) ours.
+    .header('x-frame-options', 'DENY')
     .header('referrer-policy', 'no-referrer')
     .header('cache-control', asset.cacheControl)
     .header('etag', asset.etag)

@@ -1,20 +1,51 @@
 // DOM helpers of the dashboard: elements from plain data (text only, never HTML strings, so nothing an API value
-// holds can run as markup), and the formats every page shares.
+// holds can run as markup), and the formats every page shares. Device names, reasons and versions are whatever a
+// device sends (hub/docs/dashboard.md#security): the one way into the page is `h`, which keeps them text.
+
+/** Explicit bidi controls (LRE…RLO, LRI…PDI, marks): text after one is reordered up to the end of its element. */
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
+
+/**
+ * Links and sources stay on this page or this origin: a `javascript:` or foreign URL never becomes one. Not `//`,
+ * `/\` or `/<tab>/`: URL parsing reads each as another host.
+ */
+const SAME_ORIGIN_URL = /^(#|\/(?![/\\\s]))/;
+const URL_ATTRIBUTES = new Set(['href', 'src', 'action', 'formaction', 'xlink:href']);
+
+function attribute(element, name, value) {
+  if (name.startsWith('on')) {
+    // A handler is code; a string here would be markup-as-code (an inline handler).
+    if (typeof value !== 'function') throw new TypeError(`dashboard: ${name} must be a function`);
+    element.addEventListener(name.slice(2), value);
+    return;
+  }
+  const text = value === true ? '' : String(value);
+  if (URL_ATTRIBUTES.has(name) && !SAME_ORIGIN_URL.test(text)) throw new TypeError(`dashboard: ${name} must be a same-origin path or #route`);
+  element.setAttribute(name, text);
+}
+
+/** A text node; text with bidi controls is isolated in a `<bdi>`, so it cannot reorder what follows it. */
+function text(value) {
+  const node = document.createTextNode(String(value));
+  if (!BIDI_CONTROLS.test(node.data)) return node;
+  const isolate = document.createElement('bdi');
+  isolate.append(node);
+  return isolate;
+}
 
 /**
  * `h('a', { href: '#/x', class: 'y' }, 'text', child)`: attributes whose value is null/false are left out; `on*`
- * attributes given a function become listeners.
+ * attributes take functions (listeners), URL attributes same-origin values only.
  */
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === null || value === undefined || value === false) continue;
-    if (name.startsWith('on') && typeof value === 'function') element.addEventListener(name.slice(2), value);
-    else element.setAttribute(name, value === true ? '' : String(value));
+    attribute(element, name, value);
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    element.append(child instanceof Node ? child : text(child));
   }
   return element;
 }

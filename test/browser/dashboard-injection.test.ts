@@ -192,6 +192,8 @@ describe('dashboard against hostile device and operator data (headless Chromium,
       [`#/devices/${encodeURIComponent(XSS.img)}`, (p) => p.locator('main [role="alert"]').waitFor()],
       [`#/rollouts/${encodeURIComponent(XSS.svg)}`, (p) => p.locator('main [role="alert"]').waitFor()],
       [`#/${encodeURIComponent(XSS.script)}`, (p) => p.locator('main [role="alert"]').waitFor()],
+      // A malformed escape: no page, not an unhandled error with the previous view left standing.
+      ['#/devices/%E0%A4%A', (p) => p.getByText('No page #/devices/%E0%A4%A').waitFor()],
     ];
 
     for (const bypassCSP of [true, false]) {

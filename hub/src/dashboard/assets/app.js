@@ -37,12 +37,24 @@ function route() {
     if (want.length !== parts.length) continue;
     const found = want.every((segment, i) => segment.startsWith(':') || segment === parts[i]);
     if (!found) continue;
+    // A hash is whatever a link or a person typed: a segment that is not valid percent-encoding names no page.
+    const values = want.map((segment, i) => (segment.startsWith(':') ? decodeSegment(parts[i]) : segment));
+    if (values.includes(undefined)) continue;
     want.forEach((segment, i) => {
-      if (segment.startsWith(':')) params[segment.slice(1)] = decodeURIComponent(parts[i]);
+      if (segment.startsWith(':')) params[segment.slice(1)] = values[i];
     });
     return { page, params, path: `/${want[0] ?? ''}` };
   }
   return { page: null, params, path };
+}
+
+/** `decodeURIComponent`, or undefined for a malformed escape (`%E0%A4%A`). */
+function decodeSegment(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 function markNavigation(path) {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
-  DeviceState, decodeEnvelope, deviceTopic, encodeEnvelope, isProtoError,
+  DeviceState, decodeEnvelope, deviceTopic, clampDeviceStrings, encodeEnvelope, isProtoError,
   type DecodedEnvelope, type DeviceTopicKind, type EnvelopeProps, type StatusProps,
 } from '@fedfleet/proto';
 import { Backoff, type BackoffOptions } from './backoff.js';
@@ -162,7 +162,8 @@ export class DeviceSession extends EventEmitter<SessionEvents> {
 
   private encode(props: Omit<EnvelopeProps, 'deviceId'>): Uint8Array {
     const options = this.options.maxPayloadBytes === undefined ? {} : { maxBytes: this.options.maxPayloadBytes };
-    return encodeEnvelope({ ...props, deviceId: this.deviceId }, options);
+    // The hub refuses longer text (PROTO_ERR_STRING_TOO_LONG): a long error message as a reason is cut, not lost.
+    return encodeEnvelope(clampDeviceStrings({ ...props, deviceId: this.deviceId }), options);
   }
 
   private onConnect(sessionPresent: boolean): void {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { encodeEnvelope } from '@fedfleet/proto';
+import { MAX_DEVICE_STRING_CHARS, decodeEnvelope, encodeEnvelope } from '@fedfleet/proto';
 import type { DeviceCredentials } from '../src/credentials.js';
 import { DeviceSession } from '../src/session.js';
 
@@ -102,6 +102,17 @@ describe('DeviceSession', () => {
     await session.stop('maintenance');
     expect(client.published.map((p) => p.topic)).toContain('ff/v1/dev/dev-1/status');
     expect(client.endAsync).toHaveBeenCalledWith(false);
+  });
+
+  it('cuts its own long text to what the hub accepts: a long error message as a reason arrives, shortened', async () => {
+    const { session, client } = startSession();
+    client.accept();
+    await session.publish('reply', { commandResult: { commandId: 'c1', code: 3, reason: `tfjs said: ${'x'.repeat(10_000)}` } });
+    const sent = client.published.find((p) => p.topic === 'ff/v1/dev/dev-1/reply')!;
+    // Decoded as the hub decodes it: on the reply topic, where text is bounded.
+    const reason = decodeEnvelope(sent.payload, { topicKind: 'reply', deviceId: 'dev-1' }).commandResult!.reason!;
+    expect(reason).toHaveLength(MAX_DEVICE_STRING_CHARS);
+    expect(reason.startsWith('tfjs said: xxx')).toBe(true);
   });
 
   it('drops and reports envelopes addressed to another device', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deviceTopic, encodeEnvelope } from '@fedfleet/proto';
+import { MAX_DEVICE_STRING_CHARS, deviceTopic, encodeEnvelope } from '@fedfleet/proto';
 import type { DeviceJson } from '../src/fleet/schemas.js';
 import { connectDevice, enrollDevice, publishStatus, publishTelemetry, waitFor } from './helpers/devices.js';
 import { startTestHub, type TestHub } from './helpers/test-hub.js';
@@ -45,6 +45,26 @@ describe('bad device payloads', () => {
     expect(value(after, 'fedfleet_mqtt_messages_total{kind="telemetry"}')).toBe(1);
     expect(value(after, 'fedfleet_mqtt_messages_total{kind="status"}')).toBe(1);
     expect(value(after, 'fedfleet_devices_online')).toBe(1);
+  });
+
+  it('refuses text longer than MAX_DEVICE_STRING_CHARS in any field and keeps what the device said before', async () => {
+    const testHub = await startTestHub();
+    const device = await enrollDevice(testHub);
+    const client = await connectDevice(testHub, device);
+    await publishStatus(client, device.deviceId, { agentVersion: 'agent/1.0' });
+    await waitFor(async () => (await testHub.api<DeviceJson>('GET', `/v1/devices/${device.deviceId}`)).body.agentVersion === 'agent/1.0' || undefined);
+
+    // A megabyte-long version would be in every listing of the fleet from then on.
+    await publishStatus(client, device.deviceId, { agentVersion: 'v'.repeat(MAX_DEVICE_STRING_CHARS + 1) });
+    await publishStatus(client, device.deviceId, { agentVersion: 'agent/1.0', profile: { kind: 'k'.repeat(1024 * 1024) } });
+    const text = await waitFor(async () => {
+      const current = await metrics(testHub);
+      return value(current, 'fedfleet_mqtt_rejected_payloads_total{code="PROTO_ERR_STRING_TOO_LONG"}') >= 2 ? current : undefined;
+    });
+    expect(value(text, 'fedfleet_mqtt_rejected_payloads_total{code="PROTO_ERR_STRING_TOO_LONG"}')).toBe(2);
+    const shown = (await testHub.api<DeviceJson>('GET', `/v1/devices/${device.deviceId}`)).body;
+    expect(shown.agentVersion).toBe('agent/1.0');
+    expect(client.connected).toBe(true);
   });
 
   it('logs each rejection with the device id and code', async () => {

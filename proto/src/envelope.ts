@@ -19,6 +19,43 @@ export const BODIES_BY_TOPIC: Readonly<Record<DeviceTopicKind, readonly BodyKind
 
 export type DecodedEnvelope = fedfleet.v1.Envelope & { body: BodyKind };
 
+/**
+ * Longest text a device may put in any field of what it sends — ids, versions, names, error codes, reasons. The hub
+ * stores these and hands them out in every listing (`GET /v1/devices` holds each device's agent version), so one
+ * lying device with a 4 MiB version would make every listing of the fleet carry it. Agents clamp their own text
+ * to this ({@link clampDeviceStrings}); the hub refuses longer ones (PROTO_ERR_STRING_TOO_LONG).
+ */
+export const MAX_DEVICE_STRING_CHARS = 1024;
+
+/** Topics devices publish on: their text is bounded. */
+const DEVICE_TO_HUB: ReadonlySet<DeviceTopicKind> = new Set(['status', 'telemetry', 'reply', 'update', 'fetch']);
+
+/** The path of the first string longer than `max` in a decoded message (fields, nested messages, repeated), if any. */
+function overlongString(value: unknown, path: string, max: number): string | undefined {
+  if (typeof value === 'string') return value.length > max ? path : undefined;
+  if (!value || typeof value !== 'object' || ArrayBuffer.isView(value)) return undefined;
+  for (const [key, field] of Object.entries(value)) {
+    const found = overlongString(field, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, max);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * A copy of `props` whose strings are at most {@link MAX_DEVICE_STRING_CHARS} long: longer ones (in practice, a
+ * long error message as a reason) are cut and end in "…". What a device sends is then never refused for its text.
+ */
+export function clampDeviceStrings<T>(props: T): T {
+  const clamp = (value: unknown): unknown => {
+    if (typeof value === 'string') return value.length > MAX_DEVICE_STRING_CHARS ? `${value.slice(0, MAX_DEVICE_STRING_CHARS - 1)}…` : value;
+    if (Array.isArray(value)) return value.map(clamp);
+    // Plain objects only: typed arrays (tensor data), Longs and message instances pass as they are.
+    if (!value || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, clamp(field)]));
+  };
+  return clamp(props) as T;
+}
+
 export interface DecodeOptions {
   /** Maximum accepted size in bytes. Default {@link DEFAULT_MAX_ENVELOPE_BYTES}. */
   maxBytes?: number;
@@ -50,6 +87,10 @@ export function decodeEnvelope(bytes: Uint8Array, options: DecodeOptions = {}): 
   }
   if (options.deviceId !== undefined && message.deviceId !== options.deviceId) {
     throw new ProtoError('PROTO_ERR_DEVICE_MISMATCH', `${message.deviceId} != ${options.deviceId}`);
+  }
+  if (options.topicKind && DEVICE_TO_HUB.has(options.topicKind)) {
+    const field = overlongString(message[body], body, MAX_DEVICE_STRING_CHARS) ?? overlongString(message.msgId, 'msgId', MAX_DEVICE_STRING_CHARS);
+    if (field) throw new ProtoError('PROTO_ERR_STRING_TOO_LONG', `${field} is longer than ${MAX_DEVICE_STRING_CHARS} characters`);
   }
   return message as DecodedEnvelope;
 }

@@ -21,6 +21,7 @@ export const PROTO_ERROR_CODES = {
   PROTO_ERR_BAD_BUNDLE: 'model bundle or manifest is malformed, not canonical, or of a version this one cannot read',
   PROTO_ERR_BAD_SIGNATURE: 'bundle manifest signature does not verify with the hub key',
   PROTO_ERR_BAD_PAYLOAD: 'bundle payload size or sha256 differs from its signed manifest',
+  PROTO_ERR_STRING_TOO_LONG: 'a text field of a device message is longer than MAX_DEVICE_STRING_CHARS',
 } as const;
 
 export type ProtoErrorCode = keyof typeof PROTO_ERROR_CODES;

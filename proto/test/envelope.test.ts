@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_MAX_ENVELOPE_BYTES, DeviceState, ProtoError, decodeEnvelope, encodeEnvelope, deviceTopic, parseDeviceTopic,
+  DEFAULT_MAX_ENVELOPE_BYTES, DeviceState, MAX_DEVICE_STRING_CHARS, ProtoError, TensorEncoding, clampDeviceStrings, decodeEnvelope,
+  encodeEnvelope, deviceTopic, parseDeviceTopic, type DeviceTopicKind, type EnvelopeProps,
 } from '../src/index.js';
 
 describe('envelope codec', () => {
@@ -60,5 +61,41 @@ describe('64-bit fields', () => {
     const env = Envelope.decode(encodeEnvelope({ deviceId: 'd', telemetry: { memTotalBytes: 2 ** 40 } }));
     expect(env.telemetry?.memTotalBytes).toBe(2 ** 40);
     expect(Envelope.decode(new Uint8Array(0)).sentAtMs).toBe(0);
+  });
+
+  it('bounds the text a device sends, in any field at any depth; the hub-to-device direction is not bounded', () => {
+    const long = 'x'.repeat(MAX_DEVICE_STRING_CHARS + 1);
+    const fits = 'y'.repeat(MAX_DEVICE_STRING_CHARS);
+    const refusal = (props: EnvelopeProps, topicKind: DeviceTopicKind) => {
+      try {
+        decodeEnvelope(encodeEnvelope(props), { topicKind });
+      } catch (error) {
+        return `${(error as ProtoError).code}: ${(error as ProtoError).message}`;
+      }
+      return undefined;
+    };
+    const status = (agentVersion: string): EnvelopeProps => ({ deviceId: 'd', status: { state: DeviceState.DEVICE_STATE_ONLINE, agentVersion } });
+    expect(refusal(status(fits), 'status')).toBeUndefined();
+    expect(refusal(status(long), 'status')).toMatch(/^PROTO_ERR_STRING_TOO_LONG: .*status\.agentVersion is longer than 1024/);
+    expect(refusal({ deviceId: 'd', status: { state: 1, profile: { kind: long } } }, 'status')).toMatch(/status\.profile\.kind/);
+    expect(refusal({ deviceId: 'd', commandResult: { commandId: 'c', reason: long } }, 'reply')).toMatch(/commandResult\.reason/);
+    const tensor = { name: long, shape: [1], encoding: TensorEncoding.TENSOR_ENCODING_FP32, data: new Uint8Array(4) };
+    expect(refusal({ deviceId: 'd', weightUpdate: { roundId: 'r', tensors: [tensor] } }, 'update')).toMatch(/weightUpdate\.tensors\[0\]\.name/);
+    expect(refusal({ deviceId: 'd', msgId: long, telemetry: { cpuPercent: 1 } }, 'telemetry')).toMatch(/msgId/);
+    // Commands come from the hub: an operator's long abort reason reaches the device whole.
+    expect(refusal({ deviceId: 'd', command: { commandId: 'c', cancel: { reason: long } } }, 'cmd')).toBeUndefined();
+  });
+
+  it('clamps a device\'s own text to the bound and leaves everything else as it was', () => {
+    const data = new Uint8Array([1, 2, 3, 4]);
+    const props = { deviceId: 'd', commandResult: { commandId: 'c', reason: 'r'.repeat(5000) }, weightUpdate: { tensors: [{ name: 'w', data, scales: [0.5] }] } };
+    const clamped = clampDeviceStrings(props);
+    expect(clamped.commandResult.reason).toHaveLength(MAX_DEVICE_STRING_CHARS);
+    expect(clamped.commandResult.reason.endsWith('…')).toBe(true);
+    expect(clamped.weightUpdate.tensors[0]!.data).toBe(data);
+    expect(clamped.weightUpdate.tensors[0]!.scales).toEqual([0.5]);
+    expect(props.commandResult.reason).toHaveLength(5000);
+    const bytes = encodeEnvelope(clampDeviceStrings({ deviceId: 'd', commandResult: { commandId: 'c', reason: 'é'.repeat(3000) } }));
+    expect(decodeEnvelope(bytes, { topicKind: 'reply' }).commandResult?.reason).toHaveLength(MAX_DEVICE_STRING_CHARS);
   });
 });

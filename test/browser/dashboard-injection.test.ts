@@ -11,7 +11,9 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { DeployPhase, DeviceState, ResultCode, decodeEnvelope, deviceTopic, encodeEnvelope, type EnvelopeProps } from '@fedfleet/proto';
+import {
+  DeployPhase, DeviceState, MAX_DEVICE_STRING_CHARS, ResultCode, decodeEnvelope, deviceTopic, encodeEnvelope, type EnvelopeProps,
+} from '@fedfleet/proto';
 import type { EnrollResponse } from '../../hub/src/fleet/schemas.js';
 import { createToken, waitFor } from '../../hub/test/helpers/devices.js';
 import { startTestHub, TEST_ADMIN_TOKEN, type TestHub } from '../../hub/test/helpers/test-hub.js';
@@ -43,7 +45,8 @@ const DEVICES = [
 const PLAIN = 'plain-device';
 
 /** Strings the devices send over MQTT (Status, Telemetry). */
-const agentVersionOf = (i: number) => `${Object.values(XSS)[i % 9]}${'v'.repeat(2000)}`;
+/** As long as a device may send (MAX_DEVICE_STRING_CHARS): longer text is refused at the hub. */
+const agentVersionOf = (i: number) => `${Object.values(XSS)[i % 9]}${'v'.repeat(MAX_DEVICE_STRING_CHARS)}`.slice(0, MAX_DEVICE_STRING_CHARS);
 const servingOf = (i: number) => `${XSS.svg}${XSS.img}-${i}`;
 const FAIL_CODE = `AGENT_ERR_${XSS.img}`;
 const FAIL_REASON = `${XSS.script} ${XSS.rtl} ${'r'.repeat(400)}`;

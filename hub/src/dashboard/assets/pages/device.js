@@ -63,7 +63,7 @@ export const devicePage = {
       h('h2', {}, device.name, ' ', badge(device.status), ' ', device.health ? badge(device.health.status) : ''),
       device.health?.reasons.length ? h('ul', { class: 'reasons', 'aria-label': 'Why it is not healthy' }, device.health.reasons.map((r) => h('li', {}, r))) : null,
       facts('Device', [
-        ['Id', device.id], ['Profile', `${device.profile.kind} (${device.profile.arch || 'arch ?'})`],
+        ['Id', device.id], ['Profile', [device.profile.kind, ' (', device.profile.arch || 'arch ?', ')']],
         ['Labels', Object.entries(device.labels).map(([k, v]) => `${k}=${v}`).join(', ') || '—'],
         ['Serving', versionName(device)], ['Agent', device.agentVersion ?? '—'], ['Last seen', when(device.lastSeen)],
         ['CPU', `${num(t?.cpuPercent)} %`], ['Temperature', `${num(t?.temperatureC)} °C`],

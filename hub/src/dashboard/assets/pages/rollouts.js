@@ -4,6 +4,11 @@
 import { api, get } from '../api.js';
 import { badge, empty, facts, h, num, percent, section, table, when } from '../dom.js';
 
+/** A code and a reason as separate text nodes: a device's bidi controls in one cannot reorder the other. */
+function codeAndReason({ errorCode, reason }) {
+  return [errorCode, errorCode && reason ? ' ' : null, reason];
+}
+
 function wave(w) {
   const settled = w.healthy + w.failed;
   return h('li', { class: 'wave', 'data-wave': w.number },
@@ -20,7 +25,7 @@ function rollout(r) {
   return h('article', { class: 'card', 'data-rollout': r.id, 'aria-label': `rollout ${r.id}` },
     h('h3', {}, rolloutLink(r), ' ', badge(r.state)),
     h('p', {}, `${r.format} · ${r.encoding} · ${r.counts.total} devices · created `, when(r.createdAt)),
-    r.reason ? h('p', { class: 'error' }, `${r.errorCode ?? ''} ${r.reason}`) : null,
+    r.reason ? h('p', { class: 'error' }, codeAndReason(r)) : null,
     h('ol', { class: 'waves', 'aria-label': 'Waves' }, r.waves.map(wave)));
 }
 
@@ -80,7 +85,7 @@ export const rolloutPage = {
     const r = await get(`/v1/rollouts/${encodeURIComponent(params.id)}`);
     return h('div', { 'data-rollout': r.id },
       section(`${r.modelName} v${r.version} → ${r.selector || 'all devices'}`,
-        h('p', {}, badge(r.state), r.reason ? h('span', { class: 'error' }, ` ${r.errorCode ?? ''} ${r.reason}`) : null),
+        h('p', {}, badge(r.state), r.reason ? h('span', { class: 'error' }, ' ', codeAndReason(r)) : null),
         actionButtons(r, rerender),
         facts('Rollout', [
           ['Format', `${r.format} · ${r.encoding}`], ['Devices', `${r.counts.total}`],
@@ -98,7 +103,7 @@ export const rolloutPage = {
         ['Device', (t) => h('a', { href: `#/devices/${encodeURIComponent(t.deviceId)}` }, t.deviceName ?? t.deviceId)],
         ['Wave', (t) => String(t.wave)], ['Mode', (t) => t.mode], ['State', (t) => badge(t.state)],
         ['Verdict', (t) => (t.verdict ? badge(t.verdict) : '—')], ['Self-test', selfTest], ['Shadow', shadow],
-        ['Reason', (t) => [t.errorCode, t.reason].filter(Boolean).join(' ') || '—'], ['Updated', (t) => when(t.updatedAt)],
+        ['Reason', (t) => (t.errorCode || t.reason ? codeAndReason(t) : '—')], ['Updated', (t) => when(t.updatedAt)],
       ], r.targets, (t) => ({ 'data-device': t.deviceId })) : empty('No device matched the selector yet.')),
     );
   },

@@ -41,6 +41,8 @@ export const HUB_ERRORS = {
   HUB_ERR_MQTT_CONNECT_TOO_LARGE: { statusCode: 413, message: 'an unauthenticated MQTT connection sent more than mqttMaxConnectBytes' },
   HUB_ERR_MQTT_CONNECT_TIMEOUT: { statusCode: 408, message: 'an MQTT connection was not accepted within mqttConnectTimeoutSec' },
   HUB_ERR_MQTT_MALFORMED_HEADER: { statusCode: 400, message: 'an MQTT Remaining Length longer than four bytes' },
+  HUB_ERR_MQTT_PROTOCOL_LEVEL: { statusCode: 400, message: 'an MQTT CONNECT with a protocol level the broker does not speak (answered with CONNACK 0x01)' },
+  HUB_ERR_MQTT_UNRELEASED_BACKLOG: { statusCode: 429, message: 'an MQTT client id holds the most QoS 2 messages awaiting PUBREL the broker keeps' },
   HUB_ERR_CLI_USAGE: { statusCode: 400, message: 'wrong command line' },
   HUB_ERR_NO_ADMIN_TOKEN: { statusCode: 401, message: 'no admin token: pass --token, set FEDFLEET_ADMIN_TOKEN or point --data-dir at the hub data' },
   HUB_ERR_HUB_UNREACHABLE: { statusCode: 503, message: 'cannot reach the hub' },

@@ -19,6 +19,9 @@
  * - Hub-internal traffic uses `aedes.publish` directly (no loopback client) and bypasses the ACL.
  * - A connection changes no session state of the client id it names — subscriptions, queued and in-flight messages,
  *   will — until it has authenticated, however it ends (session-state-guard.ts).
+ * - QoS 2 messages awaiting PUBREL are kept without their payload, at most MAX_INBOUND_QOS2_PER_CLIENT per client id
+ *   across its connections (inbound-qos2-bound.ts); a persistent session holds at most MAX_OUTGOING_PER_CLIENT
+ *   messages queued for it or unacknowledged (outgoing-queue-bound.ts).
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
@@ -36,6 +39,8 @@ import { checkDevicePublish, checkDeviceSubscribe } from './acl.js';
 import { createAuthAttemptLimiter } from './auth-attempt-limiter.js';
 import type { Broker, BrokerAddress, BrokerEventMap } from './broker.js';
 import { GuardedConnection, PUBLISH_OVERHEAD_BYTES, type GuardRefusal } from './connection-guard.js';
+import { boundInboundQos2 } from './inbound-qos2-bound.js';
+import { boundOutgoingQueue } from './outgoing-queue-bound.js';
 import { applyDispatchResult } from './publish-policy.js';
 import type { DispatchResult, Router } from './router.js';
 import { guardSessionState } from './session-state-guard.js';
@@ -222,6 +227,21 @@ export async function createAedesBroker(options: AedesBrokerOptions): Promise<Ae
   // aedes keeps its live clients by id and its persistence but does not declare them in its types.
   const internals = aedes as unknown as { clients: Record<string, Client | undefined>; persistence: object };
   const liveClients = internals.clients;
+  // First: a write the session-state guard below skips must not be counted.
+  boundInboundQos2(internals.persistence, {
+    onRefuse(clientId, held) {
+      metrics.mqttConnectionsRefused.inc({ reason: 'unreleased-qos2-backlog' });
+      log.warn({ clientId, held }, 'mqtt connection closed: too many QoS 2 messages awaiting PUBREL');
+    },
+  });
+  const outgoingDropLog = createLogThrottle(10_000);
+  boundOutgoingQueue(internals.persistence, {
+    onDrop(clientId) {
+      metrics.mqttOutgoingDropped.inc();
+      const dropped = outgoingDropLog.note(clientId, options.clock.now());
+      if (dropped !== undefined) log.warn({ clientId, dropped }, 'mqtt message dropped: the session holds too many unacknowledged messages');
+    },
+  });
   guardSessionState(
     internals.persistence,
     (client) => unauthenticated.has(client as Client),

@@ -7,7 +7,8 @@
  *
  * - before the session is accepted: each packet and all bytes together at most `maxConnectBytes`, and acceptance
  *   within `connectTimeoutMs` (aedes' own `connectTimeout` stops once a CONNECT has been parsed, so it does not cover
- *   a slow authentication; the guard's timer runs until acceptance, on the injected clock);
+ *   a slow authentication; the guard's timer runs until acceptance, on the injected clock); a first CONNECT with a
+ *   protocol level aedes' parser refuses is answered with CONNACK 0x01 before closing (protocol-level-probe.ts);
  * - after: each PUBLISH at most `maxPacketBytes`, any other packet at most CONTROL_PACKET_MAX_BYTES, and at most
  *   ACCEPTED_PACKET_RATE packets (the guard paces reading beyond it).
  *
@@ -19,6 +20,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { HubError, type HubErrorCode } from '../errors.js';
 import { fullBucket, hasTokens, type TokenBucket, type TokenRate } from '../limits/token-bucket.js';
 import { FixedHeaderScanner, PUBLISH_PACKET_TYPE, type HeaderViolation } from './fixed-header-scanner.js';
+import { ProtocolLevelProbe, UNACCEPTABLE_PROTOCOL_LEVEL_CONNACK } from './protocol-level-probe.js';
 
 /** Room above `maxPayloadBytes` for the rest of a PUBLISH: topic (device topics are < 100 bytes) and packet id. */
 export const PUBLISH_OVERHEAD_BYTES = 1024;
@@ -55,7 +57,8 @@ export type GuardRefusalReason =
   | 'unauthenticated-bytes'
   | 'unauthenticated-packet-too-large'
   | 'packet-too-large'
-  | 'malformed-header';
+  | 'malformed-header'
+  | 'unsupported-protocol-level';
 
 export interface GuardRefusal {
   reason: GuardRefusalReason;
@@ -89,11 +92,15 @@ const ERROR_CODES: Record<GuardRefusalReason, HubErrorCode> = {
   'unauthenticated-packet-too-large': 'HUB_ERR_MQTT_PACKET_TOO_LARGE',
   'packet-too-large': 'HUB_ERR_MQTT_PACKET_TOO_LARGE',
   'malformed-header': 'HUB_ERR_MQTT_MALFORMED_HEADER',
+  'unsupported-protocol-level': 'HUB_ERR_MQTT_PROTOCOL_LEVEL',
 };
 
 export class GuardedConnection extends Duplex {
   readonly remoteAddress: string | undefined;
   private readonly scanner = new FixedHeaderScanner();
+  private readonly levelProbe = new ProtocolLevelProbe();
+  /** Refused, with an answer still on its way out: nothing more is read. */
+  private refused = false;
   private accepted = false;
   private unacceptedBytes = 0;
   private rawBytes = 0;
@@ -134,7 +141,7 @@ export class GuardedConnection extends Duplex {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.destroyed) return;
+    if (this.destroyed || this.refused) return;
     if (!this.accepted) {
       this.unacceptedBytes += chunk.byteLength;
       if (this.unacceptedBytes > this.options.maxConnectBytes) {
@@ -149,6 +156,7 @@ export class GuardedConnection extends Duplex {
     }
     const violation = this.scanner.scan(chunk, this.options.maxConnectBytes);
     if (violation) return this.refuseHeader(violation, this.options.maxConnectBytes, this.options.maxConnectBytes);
+    if (this.levelProbe.unsupported(chunk)) return this.refuse({ reason: 'unsupported-protocol-level' }, UNACCEPTABLE_PROTOCOL_LEVEL_CONNACK);
     if (!this.push(chunk)) this.inner.pause();
   };
 
@@ -201,10 +209,15 @@ export class GuardedConnection extends Duplex {
     if (this.rawBytes > limitBytes) this.refuse({ reason: 'unauthenticated-bytes', bytes: this.rawBytes, limitBytes });
   };
 
-  private refuse(refusal: Omit<GuardRefusal, 'remoteAddress'>): void {
+  /** Closes the connection, after writing `answer` when there is one (a refused peer that never reads it meets the timer). */
+  private refuse(refusal: Omit<GuardRefusal, 'remoteAddress'>, answer?: Readonly<Buffer>): void {
     if (this.destroyed) return;
+    if (this.refused) return void this.destroy();
+    this.refused = true;
     this.options.onRefuse({ ...refusal, remoteAddress: this.remoteAddress });
-    this.destroy(new HubError(ERROR_CODES[refusal.reason]));
+    const error = new HubError(ERROR_CODES[refusal.reason]);
+    if (!answer) return void this.destroy(error);
+    this.inner.end(answer, () => this.destroy(error));
   }
 
   private stopWatching(): void {

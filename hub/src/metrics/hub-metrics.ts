@@ -37,6 +37,8 @@ export interface HubMetrics {
   readonly mqttConnectionsRefused: Counter;
   /** Device messages dropped by the per-device rate limits, by topic kind and limit (`messages`, `bytes`). */
   readonly mqttRateLimited: Counter;
+  /** Messages for a persistent session dropped because it holds MAX_OUTGOING_PER_CLIENT unacknowledged ones. */
+  readonly mqttOutgoingDropped: Counter;
   /** Weight updates a round refused, by HUB_ERR_* code. */
   readonly updateRejections: Counter;
   /** Rounds from creation to committed or failed, in seconds, by outcome. */
@@ -74,6 +76,9 @@ export function createHubMetrics(): HubMetrics {
     ),
     mqttRateLimited: registry.counter(
       'fedfleet_mqtt_rate_limited_total', 'Device messages dropped by the per-device rate limits, by topic kind and limit.', ['kind', 'limit'],
+    ),
+    mqttOutgoingDropped: registry.counter(
+      'fedfleet_mqtt_outgoing_dropped_total', 'Messages to a device dropped because its session holds the most unacknowledged ones.',
     ),
     updateRejections: registry.counter('fedfleet_round_update_rejections_total', 'Weight updates refused by rounds, by error code.', ['code']),
     roundDuration: registry.histogram('fedfleet_round_duration_seconds', 'Rounds from creation to their end, by outcome.', JOB_BUCKETS_SEC, ['outcome']),

@@ -8,8 +8,7 @@
  * dialog, request another origin, add an element from data, or push another device out of sight.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   DeployPhase, DeviceState, MAX_DEVICE_STRING_CHARS, ResultCode, decodeEnvelope, deviceTopic, encodeEnvelope, type EnvelopeProps,
@@ -17,8 +16,8 @@ import {
 import type { EnrollResponse } from '../../hub/src/fleet/schemas.js';
 import { createToken, waitFor } from '../../hub/test/helpers/devices.js';
 import { startTestHub, TEST_ADMIN_TOKEN, type TestHub } from '../../hub/test/helpers/test-hub.js';
+import { launchBrowser } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Each sets `window.__pwned` (or asks for a dialog, or loads from elsewhere) if it is ever parsed as markup or run. */
 const XSS = {
@@ -93,17 +92,6 @@ async function hostileDevice(hub: TestHub, enrollToken: string, index: number, s
   }, true);
   await publish('telemetry', { telemetry: { cpuPercent: 12, memTotalBytes: 1e9, memFreeBytes: 5e8, activeVersionId: servingOf(index), heartbeatSec: 3600 } });
   return { deviceId, name: spec.name, client };
-}
-
-async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: the browser tests need the Debian package "chromium" (apt-get install chromium; .ci/run installs it)`);
-  }
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  onTestFinished(() => browser.close());
-  return browser;
 }
 
 /** Everything a page did that it must not: open dialogs, load from elsewhere, fail. */

@@ -5,33 +5,22 @@
  * live (through the real path: a device's MQTT Telemetry with input histograms → quality → alert rule). Screenshots of each page go to test/artifacts/.
  * Chromium is the Debian package (`.ci/run` installs it); without it this test fails, it does not skip.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { SimFleet, simProfile } from '@fedfleet/firmware-sim';
 import type { CampaignDetailJson } from '../../hub/src/rounds/schemas.js';
 import { connectDevice, createToken, enrollDevice, publishStatus, publishTelemetry } from '../../hub/test/helpers/devices.js';
 import { TEST_ADMIN_TOKEN } from '../../hub/test/helpers/test-hub.js';
 import { FAST_TRAINING, startFlHub } from '../fl/fl-harness.js';
+import { launchBrowser } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 const DEVICES = 3;
 /** How long the page may take to show a change the hub announced (debounced re-fetch, well under this). */
 const LIVE_MS = 5_000;
-
-async function launchBrowser() {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: the browser tests need the Debian package "chromium" (apt-get install chromium; .ci/run installs it)`);
-  }
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  onTestFinished(() => browser.close());
-  return browser;
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });

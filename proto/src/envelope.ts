@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ProtoError } from './errors.js';
 import { Envelope, fedfleet, type BodyKind, type EnvelopeProps } from './messages.js';
-import type { DeviceTopicKind } from './topics.js';
+import { DEVICE_PUBLISH_KINDS, type DeviceTopicKind } from './topics.js';
 
 /** Default maximum size of one encoded Envelope: large enough for an fp32 update of a 2NN (~0.8 MB). */
 export const DEFAULT_MAX_ENVELOPE_BYTES = 4 * 1024 * 1024;
@@ -28,13 +28,15 @@ export type DecodedEnvelope = fedfleet.v1.Envelope & { body: BodyKind };
 export const MAX_DEVICE_STRING_CHARS = 1024;
 
 /** Topics devices publish on: their text is bounded. */
-const DEVICE_TO_HUB: ReadonlySet<DeviceTopicKind> = new Set(['status', 'telemetry', 'reply', 'update', 'fetch']);
+const DEVICE_TO_HUB: ReadonlySet<DeviceTopicKind> = new Set(DEVICE_PUBLISH_KINDS);
 
 /** The path of the first string longer than `max` in a decoded message (fields, nested messages, repeated), if any. */
 function overlongString(value: unknown, path: string, max: number): string | undefined {
   if (typeof value === 'string') return value.length > max ? path : undefined;
   if (!value || typeof value !== 'object' || ArrayBuffer.isView(value)) return undefined;
   for (const [key, field] of Object.entries(value)) {
+    // Numbers (tensor scales, histogram counts) hold no text: no path is built for them.
+    if (typeof field !== 'string' && (typeof field !== 'object' || field === null)) continue;
     const found = overlongString(field, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, max);
     if (found) return found;
   }

@@ -4,7 +4,7 @@ import {
 } from '@fedfleet/proto';
 import type { Dataset } from '../data/dataset.js';
 import { AgentError } from '../errors.js';
-import { DEFAULT_EVAL_BATCH_SIZE, type BetweenSlices, type EvaluationResult } from '../ml/evaluate.js';
+import { DEFAULT_EVAL_BATCH_SIZE, scoreInSlices, type BetweenSlices, type EvaluationResult } from '../ml/evaluate.js';
 import { exampleCrossEntropy } from '../ml/loss.js';
 import type { CommandContext } from './command-handler.js';
 import { exampleRows } from './example-rows.js';
@@ -102,11 +102,7 @@ export async function evaluateInt8GraphInSlices(
   graph: Int8Graph, data: Dataset, between: BetweenSlices, sliceExamples = INT8_EVAL_SLICE_EXAMPLES,
 ): Promise<EvaluationResult> {
   const scorer = int8Scorer(graph, data);
-  for (let from = 0; from < data.count; from += sliceExamples) {
-    const to = Math.min(from + sliceExamples, data.count);
-    scorer.score(from, to);
-    await between(to, data.count);
-  }
+  await scoreInSlices(data.count, sliceExamples, scorer.score, between);
   return scorer.result();
 }
 

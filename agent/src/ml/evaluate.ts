@@ -73,6 +73,15 @@ export function evaluateModel(model: tf.LayersModel, data: Dataset, batchSize = 
  */
 export type BetweenSlices = (done: number, count: number) => Promise<void>;
 
+/** Runs `score(from, to)` over examples [0, count) in slices of `slice`, awaiting `between` after each (the last too). */
+export async function scoreInSlices(count: number, slice: number, score: (from: number, to: number) => void, between: BetweenSlices): Promise<void> {
+  for (let from = 0; from < count; from += slice) {
+    const to = Math.min(from + slice, count);
+    score(from, to);
+    await between(to, count);
+  }
+}
+
 /**
  * {@link evaluateModel} with `between` awaited after every batch (the last one too, so a result is not returned
  * past a stop that came during its last batch).
@@ -81,11 +90,7 @@ export async function evaluateModelInSlices(model: tf.LayersModel, data: Dataset
   checkBatchSize(batchSize);
   if (data.count === 0) return { loss: Number.NaN, accuracy: Number.NaN, count: 0 };
   const scorer = batchScorer(model, data, batchSize);
-  for (let from = 0; from < data.count; from += batchSize) {
-    const to = Math.min(from + batchSize, data.count);
-    scorer.score(from, to);
-    await between(to, data.count);
-  }
+  await scoreInSlices(data.count, batchSize, scorer.score, between);
   return scorer.result();
 }
 
